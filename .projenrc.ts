@@ -1,0 +1,159 @@
+import { awscdk, javascript } from 'projen';
+
+/**
+ * Source of truth for package.json, tsconfig*, tasks and CI files.
+ * Edit this file, then run `npx projen`. Never hand-edit the generated files.
+ */
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-production-patterns',
+  description:
+    'Production-grade AWS CDK L3 patterns: Step Functions agent workflows with human approval, ' +
+    'EventBridge Pipes fan-out, Lambda Managed Instances, IP-range-synced security groups, and guardrails.',
+  author: 'cdk-production-patterns maintainers',
+  authorAddress: 'maintainers@cdk-production-patterns.dev',
+  repositoryUrl: 'https://github.com/cdk-production-patterns/cdk-production-patterns.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  projenVersion: '0.103.25',
+  stability: 'experimental',
+
+  // Versions that work together here (see shared TOOLCHAIN.md).
+  cdkVersion: '2.276.0',
+  constructsVersion: '10.5.1',
+  jsiiVersion: '~6.0.16',
+  typescriptVersion: '~6.0.3',
+  minNodeVersion: '20.0.0',
+
+  keywords: [
+    'awscdk',
+    'cdk',
+    'constructs',
+    'aws',
+    'patterns',
+    'l3',
+    'step-functions',
+    'bedrock',
+    'human-in-the-loop',
+    'eventbridge-pipes',
+    'lambda-managed-instances',
+    'security-group',
+    'ip-ranges',
+    'guardrails',
+  ],
+
+  // jsii targets (published by the generated release workflow).
+  publishToPypi: {
+    distName: 'cdk-production-patterns',
+    module: 'cdk_production_patterns',
+  },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkproductionpatterns',
+    mavenGroupId: 'io.github.cdkproductionpatterns',
+    mavenArtifactId: 'cdk-production-patterns',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkProductionPatterns',
+    packageId: 'CdkProductionPatterns',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-production-patterns/cdk-production-patterns-go',
+  },
+
+  // The development tsconfig sits at the top level, where users expect it.
+  tsconfigDevFile: 'tsconfig.dev.json',
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'scripts'],
+    projectService: false,
+    tsconfigPath: './tsconfig.dev.json',
+  },
+
+  // Handlers: src/**/runtime/*.lambda.ts, bundled with esbuild at build time.
+  lambdaAutoDiscover: true,
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: {
+      externals: ['@aws-sdk/*'],
+      sourcemap: false,
+    },
+  },
+
+  devDeps: [
+    'aws-cdk@2.1148.1',
+    'cdk-nag@3.0.2',
+    'aws-local-stepfunctions@3.0.0',
+    'asl-validator@4.0.0',
+    'esbuild@^0.28',
+    'typedoc@^0.28',
+    'aws-sdk-client-mock@^4.1.0',
+    'aws-sdk-client-mock-jest@^4.1.0',
+    '@types/aws-lambda',
+    '@aws-lambda-powertools/logger@^2',
+    '@aws-lambda-powertools/metrics@^2',
+    '@aws-lambda-powertools/tracer@^2',
+    '@aws-sdk/client-s3',
+  ],
+
+  jestOptions: {
+    jestConfig: {
+      testMatch: ['<rootDir>/test/**/*.test.ts'],
+      setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
+      testTimeout: 120_000,
+      collectCoverage: false,
+    },
+  },
+
+  gitignore: ['cdk.out/', 'docs/api/', '*.d.ts.map', '.examples-report.json'],
+  npmignoreEnabled: true,
+  sampleCode: false,
+  githubOptions: { mergify: false },
+});
+
+// --- Pitfalls already solved (TOOLCHAIN.md) ---------------------------------------------------
+// registry serves unrs-resolver 1.13 bindings for linux only; npm ci fails without this pin.
+project.package.addPackageResolutions('unrs-resolver@1.12.2');
+// jsii prints a large end-of-life banner on Node 20.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+project.tsconfigDev.addInclude('.projenrc.ts');
+project.tsconfigDev.addInclude('projenrc/**/*.ts');
+project.tsconfigDev.addInclude('examples/**/*.ts');
+project.tsconfigDev.addInclude('scripts/**/*.ts');
+
+project.npmignore?.exclude('/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.out/', 'tsconfig.dev.json');
+
+// Tests need the bundled handler assets; ts-jest transpiles only, so type-check first.
+const testTask = project.tasks.tryFind('test')!;
+testTask.prependExec('tsc --noEmit -p tsconfig.dev.json');
+testTask.prependSpawn(project.bundler.bundleTask);
+
+// Package: the js package always; other languages need registries this machine cannot reach
+// (PyPI / Maven Central / NuGet / Go proxy), so CI proves them with code-only generation instead
+// (`bindings` task) and the release workflow builds the real packages.
+project.addTask('bindings', {
+  description: 'Generate the Python, Java, .NET and Go bindings (code only, offline) into dist/bindings',
+  steps: [
+    {
+      exec: 'jsii-pacmak --code-only --outdir dist/bindings --target python --target java --target dotnet --target go',
+    },
+  ],
+});
+
+// Examples: synth every app offline, run cdk-nag, run local simulations, print a table.
+project.addTask('examples', {
+  description: 'Synthesize every examples/<app>/app.ts into cdk.out/<app>, run cdk-nag and each simulate.ts',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/run-examples.ts' },
+  ],
+});
+
+// API reference in HTML (generated, git-ignored). API.md comes from jsii-docgen in the build.
+project.addTask('docs', {
+  description: 'Build the typedoc HTML reference into docs/api/',
+  steps: [{ exec: 'typedoc --tsconfig tsconfig.dev.json --entryPoints src/index.ts --out docs/api --excludeInternal --readme none' }],
+});
+
+project.synth();

@@ -1,0 +1,2 @@
+export * from './persistent-bucket';
+export * from './bucket-takeover-guard';

@@ -94,6 +94,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-lambda-powertools/metrics@^2',
     '@aws-lambda-powertools/tracer@^2',
     '@aws-sdk/client-s3',
+    '@aws-sdk/client-ec2',
+    '@aws-sdk/client-wafv2',
+    '@aws-sdk/client-dynamodb',
+    '@aws-sdk/lib-dynamodb',
+    // cidr-tools 12+/13 need Node 22 and ip-bigint versions the registry lacks; 11.3 runs on Node 18+.
+    'cidr-tools@11.3.2',
   ],
 
   jestOptions: {
@@ -102,6 +108,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
       setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
       testTimeout: 120_000,
       collectCoverage: false,
+      // cidr-tools and ip-bigint are ESM-only: let ts-jest turn them into CommonJS for jest.
+      transformIgnorePatterns: ['/node_modules/(?!(cidr-tools|ip-bigint)/)'],
     },
   },
 
@@ -117,6 +125,8 @@ project.package.addPackageResolutions('unrs-resolver@1.12.2');
 // jsii prints a large end-of-life banner on Node 20.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
+// ESM-only dependencies (see transformIgnorePatterns) are transpiled by ts-jest as JavaScript.
+project.jest!.config.transform['^.+\\.js$'] = ['ts-jest', { tsconfig: { allowJs: true, esModuleInterop: true }, diagnostics: false }];
 project.tsconfigDev.addInclude('.projenrc.ts');
 project.tsconfigDev.addInclude('projenrc/**/*.ts');
 project.tsconfigDev.addInclude('examples/**/*.ts');

@@ -50,7 +50,7 @@ export function findWildcardActions(template: Template): WildcardAction[] {
         if (st.Effect === 'Deny') continue;
         const actions = toList(st.Action);
         for (const action of actions) {
-          if (isWildcardAction(action)) found.push({ logicalId, resourceType: res.Type, field: 'Action', action });
+          if (isWildcardAction(action)) found.push({ logicalId, resourceType: res.Type, field: 'Action', action: String(action) });
         }
         // An Allow with NotAction grants every action but the listed ones: always a wildcard grant.
         for (const action of toList(st.NotAction)) {

@@ -25,6 +25,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
   jsiiVersion: '~6.0.16',
   typescriptVersion: '~6.0.3',
   minNodeVersion: '20.0.0',
+  // GitHub workflows run on Node 22 (aws-local-stepfunctions and the newest SDK clients want it).
+  workflowNodeVersion: '22.x',
 
   keywords: [
     'awscdk',
@@ -142,6 +144,9 @@ testTask.prependSpawn(project.bundler.bundleTask);
 // Package: the js package always; other languages need registries this machine cannot reach
 // (PyPI / Maven Central / NuGet / Go proxy), so CI proves them with code-only generation instead
 // (`bindings` task) and the release workflow builds the real packages.
+const packageTask = project.tasks.tryFind('package')!;
+packageTask.reset();
+packageTask.spawn(project.tasks.tryFind('package:js')!);
 project.addTask('bindings', {
   description: 'Generate the Python, Java, .NET and Go bindings (code only, offline) into dist/bindings',
   steps: [

@@ -53,66 +53,6 @@ export class PersistentBucket extends s3.Bucket {
   /** Tag key set on every PersistentBucket. */
   public static readonly TAG_KEY = 'persistent';
 
-  /** The statement that denies `s3:DeleteBucket` to every principal. */
-  public readonly denyDeleteStatement: iam.PolicyStatement;
-
-  /** The custom resource that writes the marker object, if enabled. */
-  public readonly markerResource?: CustomResource;
-
-  constructor(scope: Construct, id: string, props: PersistentBucketProps = {}) {
-    PersistentBucket.validateProps(scope, id, props);
-    super(scope, id, {
-      ...props,
-      removalPolicy: RemovalPolicy.RETAIN,
-      autoDeleteObjects: false,
-      blockPublicAccess: props.blockPublicAccess ?? s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: props.minimumTLSVersion ?? 1.2,
-      versioned: props.versioned ?? true,
-      encryption: props.encryption ?? (props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED),
-    });
-
-    this.denyDeleteStatement = new iam.PolicyStatement({
-      sid: 'DenyDeleteBucketPersistent',
-      effect: iam.Effect.DENY,
-      principals: [new iam.AnyPrincipal()],
-      actions: ['s3:DeleteBucket'],
-      resources: [this.bucketArn],
-    });
-    this.addToResourcePolicy(this.denyDeleteStatement);
-
-    Tags.of(this).add(PersistentBucket.TAG_KEY, 'true');
-
-    if (props.markerObject ?? true) {
-      const fn = PersistentBucket.markerFunction(this);
-      // Exactly what the writer needs: put one key (and, with a customer key, one data key).
-      fn.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['s3:PutObject'],
-        resources: [this.arnForObjects(PersistentBucket.MARKER_OBJECT_KEY)],
-      }));
-      if (this.encryptionKey) {
-        fn.addToRolePolicy(new iam.PolicyStatement({
-          actions: ['kms:GenerateDataKey'],
-          resources: [this.encryptionKey.keyArn],
-        }));
-      }
-      this.markerResource = new CustomResource(this, 'MarkerObject', {
-        serviceToken: fn.functionArn,
-        resourceType: 'Custom::PersistentBucketMarker',
-        properties: {
-          BucketName: this.bucketName,
-          Key: PersistentBucket.MARKER_OBJECT_KEY,
-          StackName: Stack.of(this).stackName,
-          ConstructPath: this.node.path,
-        },
-        // The marker stays with the retained bucket.
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      // The bucket policy (TLS-only, deny delete) exists before the marker is written.
-      if (this.policy) this.markerResource.node.addDependency(this.policy);
-    }
-  }
-
   private static validateProps(scope: Construct, id: string, props: PersistentBucketProps): void {
     const where = { node: { path: `${scope.node.path}/${id}` } } as unknown as Construct;
     if (props.removalPolicy !== undefined && props.removalPolicy !== RemovalPolicy.RETAIN) {
@@ -181,5 +121,65 @@ export class PersistentBucket extends s3.Bucket {
       });
     }
     return fn;
+  }
+
+  /** The statement that denies `s3:DeleteBucket` to every principal. */
+  public readonly denyDeleteStatement: iam.PolicyStatement;
+
+  /** The custom resource that writes the marker object, if enabled. */
+  public readonly markerResource?: CustomResource;
+
+  constructor(scope: Construct, id: string, props: PersistentBucketProps = {}) {
+    PersistentBucket.validateProps(scope, id, props);
+    super(scope, id, {
+      ...props,
+      removalPolicy: RemovalPolicy.RETAIN,
+      autoDeleteObjects: false,
+      blockPublicAccess: props.blockPublicAccess ?? s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: props.minimumTLSVersion ?? 1.2,
+      versioned: props.versioned ?? true,
+      encryption: props.encryption ?? (props.encryptionKey ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED),
+    });
+
+    this.denyDeleteStatement = new iam.PolicyStatement({
+      sid: 'DenyDeleteBucketPersistent',
+      effect: iam.Effect.DENY,
+      principals: [new iam.AnyPrincipal()],
+      actions: ['s3:DeleteBucket'],
+      resources: [this.bucketArn],
+    });
+    this.addToResourcePolicy(this.denyDeleteStatement);
+
+    Tags.of(this).add(PersistentBucket.TAG_KEY, 'true');
+
+    if (props.markerObject ?? true) {
+      const fn = PersistentBucket.markerFunction(this);
+      // Exactly what the writer needs: put one key (and, with a customer key, one data key).
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [this.arnForObjects(PersistentBucket.MARKER_OBJECT_KEY)],
+      }));
+      if (this.encryptionKey) {
+        fn.addToRolePolicy(new iam.PolicyStatement({
+          actions: ['kms:GenerateDataKey'],
+          resources: [this.encryptionKey.keyArn],
+        }));
+      }
+      this.markerResource = new CustomResource(this, 'MarkerObject', {
+        serviceToken: fn.functionArn,
+        resourceType: 'Custom::PersistentBucketMarker',
+        properties: {
+          BucketName: this.bucketName,
+          Key: PersistentBucket.MARKER_OBJECT_KEY,
+          StackName: Stack.of(this).stackName,
+          ConstructPath: this.node.path,
+        },
+        // The marker stays with the retained bucket.
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      // The bucket policy (TLS-only, deny delete) exists before the marker is written.
+      if (this.policy) this.markerResource.node.addDependency(this.policy);
+    }
   }
 }

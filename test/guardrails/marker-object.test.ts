@@ -1,10 +1,10 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
-import { CfnEvent } from '../../src/core/runtime/cfn-response';
-import { handleMarkerEvent } from '../../src/guardrails/runtime/marker-object.lambda';
-import { markerAction, markerBody, parseMarkerProperties, MARKER_OBJECT_KEY } from '../../src/guardrails/runtime/marker-object';
 import { PersistentBucket } from '../../src';
+import { CfnEvent } from '../../src/core/runtime/cfn-response';
+import { markerAction, markerBody, parseMarkerProperties, MARKER_OBJECT_KEY } from '../../src/guardrails/runtime/marker-object';
+import { handleMarkerEvent } from '../../src/guardrails/runtime/marker-object.lambda';
 
 const s3Mock = mockClient(S3Client);
 

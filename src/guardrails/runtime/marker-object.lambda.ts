@@ -4,8 +4,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { buildCfnResponse, CfnEvent, sendCfnResponse, HttpPut, fetchPut } from '../../core/runtime/cfn-response';
 import { markerAction, markerBody, parseMarkerProperties, physicalId } from './marker-object';
+import { buildCfnResponse, CfnEvent, sendCfnResponse, HttpPut, fetchPut } from '../../core/runtime/cfn-response';
 
 const logger = new Logger({ serviceName: 'persistent-bucket-marker' });
 const s3 = new S3Client({});

@@ -1,0 +1,90 @@
+/**
+ * `npx projen examples`: synthesizes every examples/<app>/app.ts into cdk.out/<app>/ offline,
+ * runs cdk-nag (AwsSolutions + Serverless) on each, runs each example's simulate.ts if it has one,
+ * prints a table, and exits non-zero on any unsuppressed nag error, error annotation or failed simulation.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { discoverExamples, synthExample } from './examples-lib';
+import { formatFindings } from '../test/harness/nag';
+
+interface Row {
+  app: string;
+  stacks: number | string;
+  resources: number | string;
+  nagErrors: number | string;
+  nagWarnings: number | string;
+  synthSeconds: string;
+  simulation: string;
+}
+
+function main(): number {
+  const root = path.resolve(__dirname, '..');
+  const examples = discoverExamples();
+  if (examples.length === 0) {
+    console.error('No examples found under examples/*/app.ts');
+    return 1;
+  }
+  const rows: Row[] = [];
+  let failed = false;
+  for (const ex of examples) {
+    const outdir = path.join(root, 'cdk.out', ex.name);
+    fs.rmSync(outdir, { recursive: true, force: true });
+    console.log(`\n=== ${ex.name}: synth into ${path.relative(root, outdir)}/`);
+    const row: Row = { app: ex.name, stacks: '-', resources: '-', nagErrors: '-', nagWarnings: '-', synthSeconds: '-', simulation: ex.simulateFile ? 'pending' : 'none' };
+    rows.push(row);
+    try {
+      const r = synthExample(ex, outdir);
+      Object.assign(row, {
+        stacks: r.stacks,
+        resources: r.resources,
+        nagErrors: r.nagErrors.length,
+        nagWarnings: r.nagWarnings.length,
+        synthSeconds: r.seconds.toFixed(1),
+      });
+      if (r.nagWarnings.length) console.log(`cdk-nag warnings:\n${formatFindings(r.nagWarnings)}`);
+      if (r.nagErrors.length) {
+        failed = true;
+        console.error(`cdk-nag errors:\n${formatFindings(r.nagErrors)}`);
+      }
+      if (r.annotationErrors.length) {
+        failed = true;
+        console.error(`error annotations:\n  ${r.annotationErrors.join('\n  ')}`);
+      }
+    } catch (err) {
+      failed = true;
+      row.synthSeconds = 'FAILED';
+      console.error(err);
+      continue;
+    }
+    if (ex.simulateFile) {
+      console.log(`=== ${ex.name}: simulate.ts`);
+      const started = Date.now();
+      const sim = spawnSync('npx', ['ts-node', '--transpile-only', '--project', path.join(root, 'tsconfig.dev.json'), ex.simulateFile], {
+        cwd: root,
+        stdio: 'inherit',
+      });
+      const secs = ((Date.now() - started) / 1000).toFixed(1);
+      row.simulation = sim.status === 0 ? `ok (${secs}s)` : `FAILED (exit ${sim.status})`;
+      if (sim.status !== 0) failed = true;
+    }
+  }
+  printTable(rows);
+  fs.writeFileSync(path.join(root, '.examples-report.json'), JSON.stringify(rows, null, 2));
+  return failed ? 1 : 0;
+}
+
+function printTable(rows: Row[]): void {
+  const headers: Array<[keyof Row, string]> = [
+    ['app', 'app'], ['stacks', 'stacks'], ['resources', 'resources'], ['nagErrors', 'nag errors'],
+    ['nagWarnings', 'nag warnings'], ['synthSeconds', 'synth s'], ['simulation', 'simulation'],
+  ];
+  const widths = headers.map(([k, h]) => Math.max(h.length, ...rows.map((r) => String(r[k]).length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  console.log('\n' + line(headers.map(([, h]) => h)));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(headers.map(([k]) => String(r[k]))));
+}
+
+process.exitCode = main();

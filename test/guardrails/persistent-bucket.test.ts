@@ -97,6 +97,17 @@ describe('PersistentBucket', () => {
     expectNoUnsuppressedNagErrors(s);
   });
 
+  test('logical IDs of the stateful resources are pinned (a change would replace the bucket)', () => {
+    const ids = Object.keys(template.toJSON().Resources);
+    expect(ids).toEqual(expect.arrayContaining([
+      'Artifacts82DD59A1',
+      'ArtifactsPolicy6E9058CC',
+      'ArtifactsMarkerObjectB58A35AC',
+      'CdkProductionPatternsPersistentBucketMarkerLogsDC9BF7D0',
+      'CdkProductionPatternsPersistentBucketMarkerDlqE20BD0C0',
+    ]));
+  });
+
   test('one marker function per stack, shared by every PersistentBucket', () => {
     const s = newStack();
     new PersistentBucket(s, 'A');

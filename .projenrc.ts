@@ -129,6 +129,11 @@ project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '2
 
 // ESM-only dependencies (see transformIgnorePatterns) are transpiled by ts-jest as JavaScript.
 project.jest!.config.transform['^.+\\.js$'] = ['ts-jest', { tsconfig: { allowJs: true, esModuleInterop: true }, diagnostics: false }];
+// Handler code under src/**/runtime is bundled by esbuild: its dependencies are build-time only.
+project.eslint?.addOverride({
+  files: ['src/**/runtime/**/*.ts'],
+  rules: { 'import/no-extraneous-dependencies': 'off' },
+});
 project.tsconfigDev.addInclude('.projenrc.ts');
 project.tsconfigDev.addInclude('projenrc/**/*.ts');
 project.tsconfigDev.addInclude('examples/**/*.ts');

@@ -1,1 +1,2 @@
 export * from './guardrails';
+export * from './ip-range-security-group';

@@ -1,0 +1,456 @@
+import * as crypto from 'crypto';
+import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { throwPropError, validateRange } from '../core/errors';
+import { AMAZON_IP_SPACE_CHANGED_TOPIC_ARN, IpRangeSource } from './ip-range-source';
+import { SyncFunction } from './runtime/sync-function';
+import { SyncTarget, SyncTargetConfig } from './sync-target';
+
+/** The CloudWatch namespace of the sync handler's metrics (dimensions `service` and `SyncId`). */
+export const IP_RANGE_SYNC_METRICS_NAMESPACE = 'CdkProductionPatterns/IpRangeSync';
+
+/**
+ * Properties of an IpRangeSyncedSecurityGroup.
+ */
+export interface IpRangeSyncedSecurityGroupProps {
+  /** Where the ranges come from. At least one. */
+  readonly sources: IpRangeSource[];
+  /**
+   * Where the ranges go.
+   * @default SyncTarget.securityGroups()
+   */
+  readonly target?: SyncTarget;
+  /**
+   * The ports to admit from the ranges: one rule per range and port (security groups), one rule per
+   * prefix list and port (prefix-list group). Ignored by the WAF target.
+   * @default - none; required by the security-group and prefix-list targets
+   */
+  readonly ports?: ec2.Port[];
+  /**
+   * The VPC of the security groups.
+   * @default - none; required when the target creates security groups
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * How often to sync from GitHub and URL sources, and to re-check (and repair drift) for AWS sources
+   * between AmazonIpSpaceChanged notifications.
+   * @default Schedule.rate(Duration.hours(1))
+   */
+  readonly schedule?: events.Schedule;
+  /**
+   * Refuse a sync that would remove more than this percentage of the current rules or entries (the
+   * refusal changes nothing and alarms).
+   * @default 50
+   */
+  readonly maxRemovePercent?: number;
+  /**
+   * Log the planned changes and record them, but change nothing.
+   * @default false
+   */
+  readonly dryRun?: boolean;
+  /**
+   * Sync once during deployment, so that the rules exist when the stack completes (and revoke the
+   * owned rules when the stack is deleted).
+   * @default true
+   */
+  readonly initialSync?: boolean;
+  /**
+   * Alarm when no sync has succeeded for this long.
+   * @default Duration.hours(6)
+   */
+  readonly stalenessWindow?: Duration;
+  /**
+   * How long the audit record of each sync is kept (DynamoDB TTL).
+   * @default Duration.days(90)
+   */
+  readonly auditRetention?: Duration;
+  /**
+   * The table for the sync state and audit trail (partition key `pk`, sort key `sk`, both strings;
+   * TTL attribute `expiresAt`).
+   * @default - a new table (on-demand, point-in-time recovery, retained)
+   */
+  readonly stateTable?: dynamodb.ITable;
+  /**
+   * Customer-managed key for the state table and the logs.
+   * @default - AWS-owned/managed keys
+   */
+  readonly encryptionKey?: kms.IKey;
+  /**
+   * Topic that every alarm notifies.
+   * @default - alarms are created without actions
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/**
+ * Ingress kept in sync with published IP ranges (AWS ip-ranges.json, GitHub meta, any CIDR list),
+ * into sharded security groups, a customer-managed prefix list, or a WAFv2 IP set.
+ *
+ * The sync merges the ranges into their minimal CIDR cover, checks the target's capacity before
+ * touching anything, diffs against the rules it owns (marked in their description), adds before it
+ * removes, refuses large removals and empty sets, and records every sync. Triggers: the
+ * AmazonIpSpaceChanged SNS topic (AWS sources), a schedule (all sources), and deployment.
+ *
+ * @example
+ * const ingress = new IpRangeSyncedSecurityGroup(this, 'RunnerIngress', {
+ *   vpc,
+ *   sources: [IpRangeSource.awsIpRanges({ services: ['EC2'], regions: ['us-east-1'] })],
+ *   ports: [ec2.Port.tcp(443)],
+ *   target: SyncTarget.securityGroups({ rulesPerGroup: 60, maxGroups: 4 }),
+ * });
+ * ingress.attachTo(loadBalancer);
+ */
+export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnectable {
+  /** The security groups holding the synced rules (security-group target), or referencing the prefix lists. */
+  public readonly securityGroups: ec2.ISecurityGroup[];
+  /** The customer-managed prefix lists (prefix-list target), one per address family. */
+  public readonly prefixLists: ec2.CfnPrefixList[];
+  /** The WAFv2 IP sets (WAF target), one per address family. */
+  public readonly ipSets: wafv2.CfnIPSet[];
+  /** The sync function. */
+  public readonly syncFunction: lambda.IFunction;
+  /** The sync state and audit table. */
+  public readonly stateTable: dynamodb.ITable;
+  /** Receives events the sync could not process (async invocations from SNS, EventBridge, CloudFormation). */
+  public readonly deadLetterQueue: sqs.IQueue;
+  /** The schedule rule. */
+  public readonly scheduleRule: events.Rule;
+  /** The alarms: sync failures, guard refusals, capacity exceeded, staleness, dead letters. */
+  public readonly alarms: cloudwatch.IAlarm[];
+  /** Connections of the security groups (empty for the WAF target). */
+  public readonly connections: ec2.Connections;
+  /** The id that marks the rules this construct owns. */
+  public readonly syncId: string;
+
+  private readonly metricDimensions: Record<string, string>;
+
+  constructor(scope: Construct, id: string, props: IpRangeSyncedSecurityGroupProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.syncId = this.node.addr;
+    this.metricDimensions = { service: 'ip-range-sync', SyncId: this.syncId };
+
+    if (!props.sources || props.sources.length === 0) throwPropError(this, 'sources', 'must contain at least one IpRangeSource');
+    const sources = props.sources.map((s) => s._bind(this));
+    const target: SyncTargetConfig = (props.target ?? SyncTarget.securityGroups())._bind(this);
+    validateRange(this, 'maxRemovePercent', props.maxRemovePercent, 0, 100);
+    const stalenessWindow = props.stalenessWindow ?? Duration.hours(6);
+    validateRange(this, 'stalenessWindow (hours)', stalenessWindow.toHours({ integral: false }), 1, 24 * 7);
+    const auditDays = (props.auditRetention ?? Duration.days(90)).toDays();
+    validateRange(this, 'auditRetention (days)', auditDays, 1, 3650, { integer: true });
+    const ports = props.ports ?? [];
+    const portRules = ports.map((p) => p.toRuleJson() as { ipProtocol: string; fromPort?: number; toPort?: number });
+
+    const ipv4 = sources.some((s) => s._handlerConfig.ipv4);
+    const ipv6 = sources.some((s) => s._handlerConfig.ipv6);
+    const families = [...(ipv4 ? ['ipv4'] : []), ...(ipv6 ? ['ipv6'] : [])] as Array<'ipv4' | 'ipv6'>;
+
+    // ---- target resources
+    this.securityGroups = [];
+    this.prefixLists = [];
+    this.ipSets = [];
+    let handlerTarget: Record<string, unknown>;
+    const mutations: iam.PolicyStatement[] = [];
+    const describes: string[] = [];
+
+    if (target.kind === 'securityGroups' || (target.kind === 'prefixList' && target.createSecurityGroup)) {
+      if (!props.vpc) throwPropError(this, 'vpc', `is required by the ${target.kind} target (it creates security groups)`);
+      if (ports.length === 0) throwPropError(this, 'ports', `must list at least one port for the ${target.kind} target`);
+    }
+
+    if (target.kind === 'securityGroups') {
+      for (let i = 0; i < target.maxGroups!; i++) {
+        this.securityGroups.push(new ec2.SecurityGroup(this, `Group${i + 1}`, {
+          vpc: props.vpc!,
+          description: `Ingress synced from ${sources.map((s) => s.label).join(', ')} (${i + 1}/${target.maxGroups}); managed by cdk-production-patterns`,
+          allowAllOutbound: false,
+        }));
+      }
+      handlerTarget = {
+        kind: 'securityGroups',
+        groupIds: this.securityGroups.map((g) => g.securityGroupId),
+        ports: portRules.map((p) => ({ protocol: p.ipProtocol, fromPort: p.fromPort ?? -1, toPort: p.toPort ?? -1 })),
+        rulesPerGroup: target.rulesPerGroup,
+      };
+      mutations.push(new iam.PolicyStatement({
+        actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
+        resources: this.securityGroups.map((g) => stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: g.securityGroupId })),
+      }));
+      describes.push('ec2:DescribeSecurityGroupRules');
+    } else if (target.kind === 'prefixList') {
+      if (target.createSecurityGroup && !Token.isUnresolved(target.maxEntries)) {
+        const weight = target.maxEntries! * ports.length;
+        if (weight > target.securityGroupRuleQuota!) {
+          throwPropError(this, 'target.maxEntries',
+            `a rule referencing a prefix list counts its max entries against the group's quota: ${target.maxEntries} entries x ${ports.length} port(s) = ${weight} rules, but the group allows ${target.securityGroupRuleQuota} (securityGroupRuleQuota); lower maxEntries, raise the quota, or use SyncTarget.wafIpSet`);
+        }
+      }
+      for (const family of families) {
+        this.prefixLists.push(new ec2.CfnPrefixList(this, family === 'ipv4' ? 'PrefixListIpv4' : 'PrefixListIpv6', {
+          prefixListName: `${stack.stackName}-${id}-${family}`.slice(0, 255),
+          addressFamily: family === 'ipv4' ? 'IPv4' : 'IPv6',
+          maxEntries: target.maxEntries!,
+        }));
+      }
+      handlerTarget = {
+        kind: 'prefixList',
+        lists: this.prefixLists.map((pl, i) => ({ family: families[i], id: pl.attrPrefixListId, maxEntries: target.maxEntries })),
+      };
+      mutations.push(new iam.PolicyStatement({
+        actions: ['ec2:ModifyManagedPrefixList', 'ec2:GetManagedPrefixListEntries'],
+        resources: this.prefixLists.map((pl) => pl.attrArn),
+      }));
+      describes.push('ec2:DescribeManagedPrefixLists');
+      if (target.createSecurityGroup) {
+        const group = new ec2.SecurityGroup(this, 'PrefixListGroup', {
+          vpc: props.vpc!,
+          description: `Ingress from the prefix lists synced from ${sources.map((s) => s.label).join(', ')}`,
+          allowAllOutbound: false,
+        });
+        for (const pl of this.prefixLists) {
+          for (const port of ports) group.addIngressRule(ec2.Peer.prefixList(pl.attrPrefixListId), port, 'synced prefix list');
+        }
+        this.securityGroups.push(group);
+      }
+    } else {
+      const scopeValue = target.scope!;
+      if (scopeValue === 'CLOUDFRONT' && !Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
+        throwPropError(this, 'target.scope', `CLOUDFRONT IP sets must be created in us-east-1, this stack is in ${stack.region}`);
+      }
+      for (const family of families) {
+        this.ipSets.push(new wafv2.CfnIPSet(this, family === 'ipv4' ? 'IpSetIpv4' : 'IpSetIpv6', {
+          scope: scopeValue,
+          ipAddressVersion: family === 'ipv4' ? 'IPV4' : 'IPV6',
+          // GetIPSet/UpdateIPSet need the name: give a unique, stable one.
+          name: `${Names.uniqueResourceName(this, { maxLength: 100, separator: '-' })}-${family}`,
+          addresses: [],
+          description: `Synced from ${sources.map((s) => s.label).join(', ')} by cdk-production-patterns`,
+        }));
+      }
+      handlerTarget = {
+        kind: 'wafIpSet',
+        scope: scopeValue,
+        sets: this.ipSets.map((s, i) => ({ family: families[i], id: s.attrId, name: s.name!, maxAddresses: 10_000 })),
+      };
+      mutations.push(new iam.PolicyStatement({
+        actions: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
+        resources: this.ipSets.map((s) => s.attrArn),
+      }));
+    }
+    this.connections = new ec2.Connections({ securityGroups: this.securityGroups });
+
+    // ---- state, dead letters, function
+    this.stateTable = props.stateTable ?? new dynamodb.Table(this, 'State', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      timeToLiveAttribute: 'expiresAt',
+      encryption: props.encryptionKey ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const dlq = new sqs.Queue(this, 'DeadLetters', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.deadLetterQueue = dlq;
+    for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+      Validations.of(dlq).acknowledge({ id: rule, reason: 'This queue is itself the dead-letter queue of the sync function and its schedule.' });
+    }
+
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: logs.RetentionDays.ONE_YEAR,
+      encryptionKey: props.encryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const configJson = {
+      sources: sources.map((s) => s._handlerConfig),
+      target: handlerTarget,
+    };
+    const fn = new SyncFunction(this, 'Sync', {
+      description: `cdk-production-patterns: syncs ${sources.map((s) => s.label).join(', ')} into ${target.kind}`,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 512,
+      timeout: Duration.minutes(5),
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+      deadLetterQueue: dlq,
+      retryAttempts: 2,
+      environment: {
+        SYNC_ID: this.syncId,
+        SYNC_SOURCES: stack.toJsonString(configJson.sources),
+        SYNC_TARGET: stack.toJsonString(configJson.target),
+        SYNC_STATE_TABLE: this.stateTable.tableName,
+        SYNC_DRY_RUN: String(props.dryRun ?? false),
+        SYNC_MAX_REMOVE_PERCENT: String(props.maxRemovePercent ?? 50),
+        SYNC_AUDIT_TTL_DAYS: String(auditDays),
+        POWERTOOLS_LOG_LEVEL: 'INFO',
+      },
+    });
+    this.syncFunction = fn;
+    for (const st of mutations) fn.addToRolePolicy(st);
+    if (describes.length) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: describes, resources: ['*'] }));
+    }
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+      resources: [this.stateTable.tableArn],
+    }));
+    if (props.encryptionKey) {
+      fn.addToRolePolicy(new iam.PolicyStatement({
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [props.encryptionKey.keyArn],
+      }));
+    }
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'The AWS managed basic execution role only grants writing this function\'s own CloudWatch logs.',
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ec2:DescribeSecurityGroupRules / ec2:DescribeManagedPrefixLists and the X-Ray actions support no resource-level permissions; every mutating action is scoped to the created groups, prefix lists or IP sets.',
+    });
+
+    // ---- triggers
+    if (sources.some((s) => s.notifiedByAmazonIpSpaceChanged)) {
+      // The topic lives in us-east-1; CDK subscribes across regions (the subscription is created there).
+      const topic = sns.Topic.fromTopicArn(this, 'AmazonIpSpaceChanged', AMAZON_IP_SPACE_CHANGED_TOPIC_ARN);
+      topic.addSubscription(new subs.LambdaSubscription(fn));
+    }
+    this.scheduleRule = new events.Rule(this, 'Schedule', {
+      schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),
+      description: `Scheduled IP range sync (${this.node.path})`,
+      targets: [new targets.LambdaFunction(fn, { deadLetterQueue: dlq, retryAttempts: 2, maxEventAge: Duration.hours(1) })],
+    });
+
+    if (props.initialSync ?? true) {
+      const configHash = crypto.createHash('sha256').update(stack.toJsonString(configJson) + (props.dryRun ?? false)).digest('hex').slice(0, 16);
+      const cr = new CustomResource(this, 'InitialSync', {
+        serviceToken: fn.functionArn,
+        resourceType: 'Custom::IpRangeSync',
+        properties: { ConfigHash: configHash },
+      });
+      // The role's policy must exist before CloudFormation invokes the function.
+      cr.node.addDependency(fn.role!);
+      for (const child of [...this.securityGroups, ...this.prefixLists, ...this.ipSets, this.stateTable]) cr.node.addDependency(child);
+    }
+
+    // ---- alarms
+    const alarm = (id2: string, metric: cloudwatch.IMetric, description: string, options: Partial<cloudwatch.AlarmProps> = {}) => {
+      const a = new cloudwatch.Alarm(this, id2, {
+        metric,
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarmDescription: description,
+        ...options,
+      });
+      if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+      return a;
+    };
+    const stalePeriod = stalenessWindow.toSeconds() <= 86400 ? stalenessWindow : Duration.days(1);
+    this.alarms = [
+      alarm('SyncFailedAlarm', this.metricSyncFailures(), 'The IP range sync failed (bad document, md5 mismatch, refusal or API error); nothing it could not finish was changed.'),
+      alarm('GuardRefusalAlarm', this.metricGuardRefusals(), 'The IP range sync refused to remove more than maxRemovePercent of the rules; check the upstream change, then raise maxRemovePercent for one sync if it is genuine.'),
+      alarm('CapacityExceededAlarm', this.metricCapacityExceeded(), 'The merged IP ranges no longer fit the target (rules per group x groups, prefix-list max entries, or IP set size); nothing was changed.'),
+      alarm('StaleAlarm', this.metricSuccessfulSyncs({ period: stalePeriod }), `No IP range sync has succeeded within ${stalenessWindow.toHumanString()}.`, {
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: Math.max(1, Math.ceil(stalenessWindow.toSeconds() / stalePeriod.toSeconds())),
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      }),
+      alarm('DeadLettersAlarm', dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+        'Sync events landed in the dead-letter queue: the sync could not process them after retries.'),
+    ];
+
+    if (target.kind === 'securityGroups' && sources.some((s) => s._handlerConfig.kind === 'github' && (s._handlerConfig.services as string[]).includes('actions'))) {
+      Annotations.of(this).addWarningV2('cdk-production-patterns:githubActionsInSecurityGroups',
+        'GitHub "actions" publishes thousands of CIDRs: far more than security groups can hold. Use SyncTarget.wafIpSet() for it.');
+    }
+  }
+
+  /** Adds every security group of this construct to a connectable (a load balancer, an instance...). */
+  public attachTo(connectable: ec2.IConnectable): void {
+    if (this.securityGroups.length === 0) throwPropError(this, 'target', 'the WAF IP set target has no security group to attach; associate the IP sets through a WAF web ACL rule');
+    connectable.connections.addSecurityGroup(...this.securityGroups);
+  }
+
+  /** Failed sync invocations (Lambda Errors: bad documents, refusals, API errors). */
+  public metricSyncFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.syncFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', ...props });
+  }
+
+  /** Syncs that completed (applied, already in sync, or a stale notification skipped). */
+  public metricSuccessfulSyncs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('SuccessfulSync', props);
+  }
+
+  /** Syncs refused by the change-size guard. */
+  public metricGuardRefusals(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('GuardRefusal', props);
+  }
+
+  /** Syncs refused because the merged ranges do not fit the target. */
+  public metricCapacityExceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('CapacityExceeded', props);
+  }
+
+  /** Rules or entries added. */
+  public metricAdded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('Added', props);
+  }
+
+  /** Rules or entries removed. */
+  public metricRemoved(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('Removed', props);
+  }
+
+  /** Mutating EC2/WAF calls made. */
+  public metricMutatingCalls(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('MutatingCalls', props);
+  }
+
+  /** CIDRs in the merged cover (statistic Maximum is meaningful). */
+  public metricDesiredCidrs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('DesiredCidrs', { statistic: 'Maximum', ...props });
+  }
+
+  /** Sync duration in milliseconds. */
+  public metricSyncDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.handlerMetric('SyncDuration', { statistic: 'p99', ...props });
+  }
+
+  /** Grants read access to the sync state and audit trail. */
+  public grantReadAudit(grantee: iam.IGrantable): iam.Grant {
+    return this.stateTable.grantReadData(grantee);
+  }
+
+  private handlerMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: IP_RANGE_SYNC_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: this.metricDimensions,
+      statistic: 'Sum',
+      period: Duration.hours(1),
+      ...props,
+    });
+  }
+}

@@ -9,6 +9,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -292,7 +293,8 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      deadLetterQueue: dlq,
+      // Async invocations (SNS, EventBridge, CloudFormation) that still fail after retries land in the DLQ.
+      onFailure: new destinations.SqsDestination(dlq),
       retryAttempts: 2,
       environment: {
         SYNC_ID: this.syncId,
@@ -325,6 +327,10 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       reason: 'The AWS managed basic execution role only grants writing this function\'s own CloudWatch logs.',
     });
     Validations.of(fn).acknowledge({
+      id: 'Serverless-LambdaDLQ',
+      reason: 'Failed asynchronous invocations go to an on-failure destination (the same SQS queue), which keeps the request and the error, more than a DLQ would.',
+    });
+    Validations.of(fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ec2:DescribeSecurityGroupRules / ec2:DescribeManagedPrefixLists and the X-Ray actions support no resource-level permissions; every mutating action is scoped to the created groups, prefix lists or IP sets.',
     });
@@ -333,7 +339,14 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     if (sources.some((s) => s.notifiedByAmazonIpSpaceChanged)) {
       // The topic lives in us-east-1; CDK subscribes across regions (the subscription is created there).
       const topic = sns.Topic.fromTopicArn(this, 'AmazonIpSpaceChanged', AMAZON_IP_SPACE_CHANGED_TOPIC_ARN);
-      topic.addSubscription(new subs.LambdaSubscription(fn));
+      const sameRegion = !Token.isUnresolved(stack.region) && stack.region === 'us-east-1';
+      const subscription = topic.addSubscription(new subs.LambdaSubscription(fn, sameRegion ? { deadLetterQueue: dlq } : {}));
+      if (!sameRegion) {
+        Validations.of(subscription).acknowledge({
+          id: 'Serverless-SNSRedrivePolicy',
+          reason: 'The subscription lives in us-east-1 (the AWS topic\'s region) and SNS needs its DLQ in that region; a lost notification is caught up by the scheduled sync, and failed invocations reach the function\'s failure destination.',
+        });
+      }
     }
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       schedule: props.schedule ?? events.Schedule.rate(Duration.hours(1)),

@@ -141,6 +141,14 @@ project.tsconfigDev.addInclude('scripts/**/*.ts');
 
 project.npmignore?.exclude('/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.out/', 'tsconfig.dev.json');
 
+// Minify handler bundles (keeping names for readable stack traces): each stays under 100 KB.
+for (const task of project.tasks.all) {
+  if (!task.name.startsWith('bundle:') || task.name.endsWith(':watch')) continue;
+  task.steps.forEach((step, i) => {
+    if (step.execArgs?.[0] === 'esbuild') task.updateStep(i, { ...step, execArgs: [...step.execArgs, '--minify', '--keep-names'] });
+  });
+}
+
 // Tests need the bundled handler assets; ts-jest transpiles only, so type-check first.
 const testTask = project.tasks.tryFind('test')!;
 testTask.prependExec('tsc --noEmit -p tsconfig.dev.json');
@@ -167,6 +175,15 @@ project.addTask('examples', {
   steps: [
     { spawn: 'bundle' },
     { exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/run-examples.ts' },
+  ],
+});
+
+// Benchmarks print numbers; they are never timed tests.
+project.addTask('bench', {
+  description: 'IP range sync: parse/filter/merge/diff timings on the real documents, calls per version pair, bundle size',
+  steps: [
+    { spawn: 'bundle' },
+    { exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/bench-ip-ranges.ts' },
   ],
 });
 

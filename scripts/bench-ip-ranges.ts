@@ -8,6 +8,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { performance } from 'perf_hooks';
 import { AddressFamily, CidrCover, minimalCover } from '../src/ip-range-security-group/runtime/cidr';
 import { AwsIpRangesDocument, md5Hex, parseAwsIpRanges, parseGithubMeta } from '../src/ip-range-security-group/runtime/documents';
@@ -111,6 +112,15 @@ function main(): void {
     const m = median(() => minimalCover([...s.ipv4, ...s.ipv6]));
     console.log(`  ${f}: in ${s.ipv4.length} IPv4 + ${s.ipv6.length} IPv6 = ${s.ipv4.length + s.ipv6.length}; ` +
       `merged ${m.result.ipv4.length} IPv4 + ${m.result.ipv6.length} IPv6 = ${m.result.ipv4.length + m.result.ipv6.length} (${ms(m.ms).trim()})`);
+  }
+
+  // 4. The handler bundle (built by `npx projen bundle`; the AWS SDK is provided by the runtime).
+  const bundle = path.resolve(__dirname, '..', 'assets', 'ip-range-security-group', 'runtime', 'sync.lambda', 'index.js');
+  if (fs.existsSync(bundle)) {
+    const bytes = fs.readFileSync(bundle);
+    console.log(`\nHandler bundle: ${(bytes.length / 1024).toFixed(1)} KiB (${(zlib.gzipSync(bytes).length / 1024).toFixed(1)} KiB gzipped), AWS SDK external`);
+  } else {
+    console.log('\nHandler bundle: not built (run npx projen bundle)');
   }
 }
 

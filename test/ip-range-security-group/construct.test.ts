@@ -4,7 +4,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as events from 'aws-cdk-lib/aws-events';
 import { IpRangeSource, IpRangeSyncedSecurityGroup, IpRangeSyncedSecurityGroupProps, SyncTarget, WafScope } from '../../src';
+import { parseSyncConfig } from '../../src/ip-range-security-group/runtime/config';
 import { expectNoWildcardActions } from '../harness/iam';
+import { fakeIntrinsic } from '../harness/sfn-local';
 import { expectNoUnsuppressedNagErrors } from '../harness/nag';
 
 function newStack(region = 'eu-west-1'): { stack: Stack; vpc: ec2.Vpc } {
@@ -104,6 +106,17 @@ describe('IpRangeSyncedSecurityGroup: security-group target', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'GuardRefusal' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'CapacityExceeded' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Errors', Namespace: 'AWS/Lambda' });
+  });
+
+  test('the synthesized environment is a configuration the handler accepts', () => {
+    const fn = Object.values<any>(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment?.Variables?.SYNC_ID);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(fn.Properties.Environment.Variables)) env[k] = fakeIntrinsic(v);
+    const config = parseSyncConfig(env);
+    expect(config.sources).toEqual([expect.objectContaining({ kind: 'aws', url: 'https://ip-ranges.amazonaws.com/ip-ranges.json', services: ['EC2'], regions: ['us-east-1'] })]);
+    expect(config.target).toEqual(expect.objectContaining({ kind: 'securityGroups', rulesPerGroup: 60, ports: [{ protocol: 'tcp', fromPort: 443, toPort: 443 }] }));
+    expect((config.target as any).groupIds).toHaveLength(4);
+    expect(config.auditTtlDays).toBe(90);
   });
 
   test('cdk-nag clean', () => {

@@ -8,8 +8,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import * as zlib from 'zlib';
 import { performance } from 'perf_hooks';
+import * as zlib from 'zlib';
 import { AddressFamily, CidrCover, minimalCover } from '../src/ip-range-security-group/runtime/cidr';
 import { AwsIpRangesDocument, md5Hex, parseAwsIpRanges, parseGithubMeta } from '../src/ip-range-security-group/runtime/documents';
 import { selectAwsCidrs, selectGithubCidrs } from '../src/ip-range-security-group/runtime/filter';
@@ -117,8 +117,8 @@ function main(): void {
   // 4. The handler bundle (built by `npx projen bundle`; the AWS SDK is provided by the runtime).
   const bundle = path.resolve(__dirname, '..', 'assets', 'ip-range-security-group', 'runtime', 'sync.lambda', 'index.js');
   if (fs.existsSync(bundle)) {
-    const bytes = fs.readFileSync(bundle);
-    console.log(`\nHandler bundle: ${(bytes.length / 1024).toFixed(1)} KiB (${(zlib.gzipSync(bytes).length / 1024).toFixed(1)} KiB gzipped), AWS SDK external`);
+    const code = fs.readFileSync(bundle);
+    console.log(`\nHandler bundle: ${(code.length / 1024).toFixed(1)} KiB (${(zlib.gzipSync(code).length / 1024).toFixed(1)} KiB gzipped), AWS SDK external`);
   } else {
     console.log('\nHandler bundle: not built (run npx projen bundle)');
   }

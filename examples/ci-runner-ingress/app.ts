@@ -31,10 +31,14 @@ export class CiRunnerIngressStack extends Stack {
     const certificateArn = new CfnParameter(this, 'CertificateArn', { type: 'String', description: 'ACM certificate for the listeners' });
     const certificate = acm.Certificate.fromCertificateArn(this, 'Certificate', certificateArn.valueAsString);
 
-    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 0, subnetConfiguration: [
-      { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
-      { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-    ] });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [
+        { name: 'public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      ],
+    });
     vpc.addFlowLog('FlowLog');
 
     const key = new kms.Key(this, 'AlarmKey', { enableKeyRotation: true, description: 'Alarm topic encryption' });
@@ -93,7 +97,10 @@ export class CiRunnerIngressStack extends Stack {
     });
     callbackAlb.logAccessLogs(accessLogs, 'callback');
     callbackAlb.addListener('Https', {
-      port: 443, certificates: [certificate], sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS, open: false,
+      port: 443,
+      certificates: [certificate],
+      sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
+      open: false,
       defaultAction: elbv2.ListenerAction.fixedResponse(200, { contentType: 'text/plain', messageBody: 'runner callback' }),
     });
     const webAcl = new wafv2.CfnWebACL(this, 'CallbackAcl', {

@@ -11,9 +11,9 @@ import { createApp } from './app';
 import { parseSyncConfig, SyncConfig } from '../../src/ip-range-security-group/runtime/config';
 import { SyncDeps } from '../../src/ip-range-security-group/runtime/engine';
 import { handle } from '../../src/ip-range-security-group/runtime/sync.lambda';
-import { FakeAws } from '../../test/ip-range-security-group/fake-aws';
 import { fakeIntrinsic } from '../../test/harness/sfn-local';
 import { SHARED_DATA_DIR } from '../../test/harness/shared-data';
+import { FakeAws } from '../../test/ip-range-security-group/fake-aws';
 
 const AWS_VERSIONS = ['1784747826', '1784760425', '1784768825'];
 const META_VERSIONS = ['meta-2025-07-21T16-30-27Z.json', 'meta-2025-07-21T21-00-29Z.json'];
@@ -40,7 +40,9 @@ function short(id: string): string {
 
 function depsFor(fake: FakeAws, served: Map<string, Buffer>): SyncDeps {
   return {
-    ec2: fake.ec2, waf: fake.waf, ddb: fake.ddb,
+    ec2: fake.ec2,
+    waf: fake.waf,
+    ddb: fake.ddb,
     fetchBytes: async (url) => {
       const body = served.get(url);
       if (!body) throw new Error(`no document served for ${url}`);

@@ -76,7 +76,7 @@ const MANAGED_PREFIX_LISTS: Record<string, string> = {
   DYNAMODB: 'com.amazonaws.<region>.dynamodb (with a gateway VPC endpoint)',
 };
 
-/** What a bound source tells the construct. */
+/** What a bound source tells the construct. @internal */
 export interface IpRangeSourceConfig {
   /** The source, as the sync handler reads it. @internal */
   readonly _handlerConfig: any;

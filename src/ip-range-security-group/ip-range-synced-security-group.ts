@@ -16,8 +16,8 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { throwPropError, validateRange } from '../core/errors';
 import { AMAZON_IP_SPACE_CHANGED_TOPIC_ARN, IpRangeSource } from './ip-range-source';
+import { throwPropError, validateRange } from '../core/errors';
 import { SyncFunction } from './runtime/sync-function';
 import { SyncTarget, SyncTargetConfig } from './sync-target';
 

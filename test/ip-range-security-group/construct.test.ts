@@ -6,8 +6,8 @@ import * as events from 'aws-cdk-lib/aws-events';
 import { IpRangeSource, IpRangeSyncedSecurityGroup, IpRangeSyncedSecurityGroupProps, SyncTarget, WafScope } from '../../src';
 import { parseSyncConfig } from '../../src/ip-range-security-group/runtime/config';
 import { expectNoWildcardActions } from '../harness/iam';
-import { fakeIntrinsic } from '../harness/sfn-local';
 import { expectNoUnsuppressedNagErrors } from '../harness/nag';
+import { fakeIntrinsic } from '../harness/sfn-local';
 
 function newStack(region = 'eu-west-1'): { stack: Stack; vpc: ec2.Vpc } {
   const stack = new Stack(new App(), 'Test', { env: { account: '123456789012', region } });
@@ -145,7 +145,9 @@ describe('IpRangeSyncedSecurityGroup: prefix-list and WAF targets', () => {
   test('prefix lists per family, referenced by one group per port, IAM scoped to the lists', () => {
     const { stack, vpc } = newStack();
     const i = new IpRangeSyncedSecurityGroup(stack, 'Hooks', {
-      vpc, sources: [IpRangeSource.githubMeta({ services: ['hooks'] })], ports: [ec2.Port.tcp(443)],
+      vpc,
+      sources: [IpRangeSource.githubMeta({ services: ['hooks'] })],
+      ports: [ec2.Port.tcp(443)],
       target: SyncTarget.prefixList({ maxEntries: 20 }),
     });
     const t = Template.fromStack(stack);

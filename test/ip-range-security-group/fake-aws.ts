@@ -4,12 +4,12 @@
  * with lock tokens, and a key-value table. Installed through aws-sdk-client-mock. Used by the handler
  * tests and by the ci-runner-ingress example's simulation.
  */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   AuthorizeSecurityGroupIngressCommand, DescribeManagedPrefixListsCommand, DescribeSecurityGroupRulesCommand, EC2Client,
   GetManagedPrefixListEntriesCommand, IpPermission, ModifyManagedPrefixListCommand, RevokeSecurityGroupIngressCommand,
   SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetIPSetCommand, UpdateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -58,7 +58,8 @@ export class FakeAws {
       const pl = this.prefixLists.get(i.PrefixListId)!;
       const start = Number(i.NextToken ?? 0);
       const page = pl.entries.slice(start, start + (i.MaxResults ?? 100));
-      return { Entries: page.map((Cidr) => ({ Cidr })), NextToken: start + page.length < pl.entries.length ? String(start + page.length) : undefined };
+      const more = start + page.length < pl.entries.length;
+      return { Entries: page.map((Cidr) => ({ Cidr })), NextToken: more ? String(start + page.length) : undefined };
     }));
     ec2.on(ModifyManagedPrefixListCommand).callsFake(wrap('ModifyManagedPrefixListCommand', (i) => this.modifyPrefixList(i)));
     waf.on(GetIPSetCommand).callsFake(wrap('GetIPSetCommand', (i) => {
@@ -118,10 +119,13 @@ export class FakeAws {
   }
 
   private expand(groupId: string, perms: IpPermission[]): SecurityGroupRule[] {
-    return perms.flatMap((p) => [
-      ...(p.IpRanges ?? []).map((r) => ({ GroupId: groupId, IsEgress: false, IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, CidrIpv4: r.CidrIp, Description: r.Description })),
-      ...(p.Ipv6Ranges ?? []).map((r) => ({ GroupId: groupId, IsEgress: false, IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort, CidrIpv6: r.CidrIpv6, Description: r.Description })),
-    ]);
+    return perms.flatMap((p) => {
+      const base = { GroupId: groupId, IsEgress: false, IpProtocol: p.IpProtocol, FromPort: p.FromPort, ToPort: p.ToPort };
+      return [
+        ...(p.IpRanges ?? []).map((r) => ({ ...base, CidrIpv4: r.CidrIp, Description: r.Description })),
+        ...(p.Ipv6Ranges ?? []).map((r) => ({ ...base, CidrIpv6: r.CidrIpv6, Description: r.Description })),
+      ];
+    });
   }
 
   private same(a: SecurityGroupRule, b: SecurityGroupRule): boolean {

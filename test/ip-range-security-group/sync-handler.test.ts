@@ -194,7 +194,10 @@ describe('sync handler: security-group target with real ip-ranges.json versions'
     await handle(snsEvent(VERSIONS[0]), sgConfig(), deps);
     const audit = fake.audits()[0];
     expect(audit).toEqual(expect.objectContaining({
-      status: 'APPLIED', trigger: 'notification', awsSyncToken: VERSIONS[0], desiredIpv4: 230,
+      status: 'APPLIED',
+      trigger: 'notification',
+      awsSyncToken: VERSIONS[0],
+      desiredIpv4: 230,
       expiresAt: Math.floor(new Date('2026-07-23T00:00:00Z').getTime() / 1000) + 90 * 86400,
     }));
     expect((audit.added as string[])).toHaveLength(230);
@@ -203,8 +206,13 @@ describe('sync handler: security-group target with real ip-ranges.json versions'
 
 describe('sync handler: CloudFormation custom resource', () => {
   const cfn = (RequestType: string) => ({
-    RequestType, ResponseURL: 'https://cfn.invalid/r', StackId: 'stack', RequestId: 'r1', LogicalResourceId: 'InitialSync',
-    PhysicalResourceId: RequestType === 'Create' ? undefined : 'ip-range-sync-c8test', ResourceProperties: {},
+    RequestType,
+    ResponseURL: 'https://cfn.invalid/r',
+    StackId: 'stack',
+    RequestId: 'r1',
+    LogicalResourceId: 'InitialSync',
+    PhysicalResourceId: RequestType === 'Create' ? undefined : 'ip-range-sync-c8test',
+    ResourceProperties: {},
   });
   const responder = () => {
     const responses: any[] = [];

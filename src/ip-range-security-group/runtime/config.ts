@@ -2,8 +2,8 @@
  * The configuration contract between the construct (which writes it into environment variables)
  * and the sync handler (which validates it at cold start). Pure: no AWS client here.
  */
-import { AddressFamily } from './cidr';
 import { PortRange } from './capacity';
+import { AddressFamily } from './cidr';
 
 /** One source of ranges. */
 export interface SourceConfig {

@@ -13,8 +13,8 @@ import {
   RevokeSecurityGroupIngressCommand,
   SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { GetIPSetCommand, UpdateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
+import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { FamilyCounts } from './capacity';
 import { CidrsByFamily, coverFingerprint, minimalCover } from './cidr';
 import { PrefixListTargetConfig, SecurityGroupTargetConfig, SourceConfig, SyncConfig, WafIpSetTargetConfig } from './config';
@@ -225,8 +225,13 @@ export function classifyRules(rules: SecurityGroupRule[], syncId: string): SgCur
     const cidr = r.CidrIpv4 ?? r.CidrIpv6;
     if (cidr) {
       const rule: OwnedRule = {
-        groupId: r.GroupId, cidr, protocol: r.IpProtocol ?? '-1', fromPort: r.FromPort ?? -1, toPort: r.ToPort ?? -1,
-        ruleId: r.SecurityGroupRuleId, description: r.Description,
+        groupId: r.GroupId,
+        cidr,
+        protocol: r.IpProtocol ?? '-1',
+        fromPort: r.FromPort ?? -1,
+        toPort: r.ToPort ?? -1,
+        ruleId: r.SecurityGroupRuleId,
+        description: r.Description,
       };
       (isOwnedRule(r.Description, syncId) ? current.owned : current.unowned).push(rule);
     } else {
@@ -351,14 +356,18 @@ async function prefixListEntries(id: string, version: number, deps: SyncDeps): P
   return entries;
 }
 
-async function planPl(config: SyncConfig, target: PrefixListTargetConfig, cover: CidrsByFamily, deps: SyncDeps): Promise<Array<{ id: string; plan: PrefixListPlan }>> {
+async function planPl(
+  config: SyncConfig, target: PrefixListTargetConfig, cover: CidrsByFamily, deps: SyncDeps,
+): Promise<Array<{ id: string; plan: PrefixListPlan }>> {
   const plans = [];
   for (const list of target.lists) {
     const version = await readyPrefixList(list.id, deps);
     const current = await prefixListEntries(list.id, version, deps);
     plans.push({
       id: list.id,
-      plan: planPrefixList({ family: list.family, desired: cover[list.family], current, maxEntries: list.maxEntries, maxRemovePercent: config.maxRemovePercent }),
+      plan: planPrefixList({
+        family: list.family, desired: cover[list.family], current, maxEntries: list.maxEntries, maxRemovePercent: config.maxRemovePercent,
+      }),
     });
   }
   return plans;
@@ -401,7 +410,9 @@ Promise<Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; l
     plans.push({
       set,
       lockToken: res.LockToken,
-      plan: planWafIpSet({ family: set.family, desired: cover[set.family], current, maxAddresses: set.maxAddresses, maxRemovePercent: config.maxRemovePercent }),
+      plan: planWafIpSet({
+        family: set.family, desired: cover[set.family], current, maxAddresses: set.maxAddresses, maxRemovePercent: config.maxRemovePercent,
+      }),
     });
   }
   return plans;
@@ -476,8 +487,12 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
     ...wafPlans.flatMap((p) => p.plan.remove.map((c) => `${p.set.name} ${c}`)),
   ];
   const base = {
-    trigger: request.trigger, awsSyncToken: fetched.awsSyncToken, md5: fetched.md5, fingerprint,
-    desiredIpv4: cover.ipv4.length, desiredIpv6: cover.ipv6.length,
+    trigger: request.trigger,
+    awsSyncToken: fetched.awsSyncToken,
+    md5: fetched.md5,
+    fingerprint,
+    desiredIpv4: cover.ipv4.length,
+    desiredIpv6: cover.ipv6.length,
     plans: plans.map((p) => ({ target: p.target, ...p.counts, refusal: p.refusal?.code })),
   };
 
@@ -515,7 +530,21 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
   deps.metrics.count('SuccessfulSync', 1);
   deps.metrics.milliseconds('SyncDuration', deps.now().getTime() - started);
   deps.log.info(status === 'APPLIED' ? 'sync applied' : 'already in sync; no change', {
-    desiredIpv4: cover.ipv4.length, desiredIpv6: cover.ipv6.length, added: added.length, removed: removed.length, mutatingCalls: calls, plans: base.plans,
+    desiredIpv4: cover.ipv4.length,
+    desiredIpv6: cover.ipv6.length,
+    added: added.length,
+    removed: removed.length,
+    mutatingCalls: calls,
+    plans: base.plans,
   });
-  return { status, desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length }, added, removed, mutatingCalls: calls, awsSyncToken: fetched.awsSyncToken, md5: fetched.md5, plans };
+  return {
+    status,
+    desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length },
+    added,
+    removed,
+    mutatingCalls: calls,
+    awsSyncToken: fetched.awsSyncToken,
+    md5: fetched.md5,
+    plans,
+  };
 }

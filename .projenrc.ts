@@ -134,6 +134,8 @@ project.eslint?.addOverride({
   files: ['src/**/runtime/**/*.ts'],
   rules: { 'import/no-extraneous-dependencies': 'off' },
 });
+// Vendored real data must stay byte-exact (md5 checks).
+project.gitattributes.addAttributes('/test/fixtures/**', '-text', 'linguist-vendored');
 project.tsconfigDev.addInclude('.projenrc.ts');
 project.tsconfigDev.addInclude('projenrc/**/*.ts');
 project.tsconfigDev.addInclude('examples/**/*.ts');

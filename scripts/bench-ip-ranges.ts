@@ -10,13 +10,13 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { performance } from 'perf_hooks';
 import * as zlib from 'zlib';
-import { SHARED_DATA_DIR } from '../test/harness/shared-data';
 import { AddressFamily, CidrCover, minimalCover } from '../src/ip-range-security-group/runtime/cidr';
 import { AwsIpRangesDocument, md5Hex, parseAwsIpRanges, parseGithubMeta } from '../src/ip-range-security-group/runtime/documents';
 import { selectAwsCidrs, selectGithubCidrs } from '../src/ip-range-security-group/runtime/filter';
 import {
   applyPrefixListPlan, applySecurityGroupPlan, OwnedRule, planPrefixList, planSecurityGroups, PrefixListPlan, SecurityGroupPlan,
 } from '../src/ip-range-security-group/runtime/plan';
+import { SHARED_DATA_DIR } from '../test/harness/shared-data';
 
 const DATA = SHARED_DATA_DIR;
 const RUNS = Number(process.env.BENCH_RUNS ?? 7);

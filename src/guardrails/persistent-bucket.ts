@@ -3,9 +3,9 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { throwPropError } from '../core/errors';
+import { acknowledgeBasicExecutionRole, handlerDeadLetterQueue } from '../core/handlers';
 import { MarkerObjectFunction } from './runtime/marker-object-function';
 
 /**
@@ -91,11 +91,7 @@ export class PersistentBucket extends s3.Bucket {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     // CloudFormation invokes custom-resource handlers asynchronously: keep failed events.
-    const deadLetterQueue = new sqs.Queue(stack, `${id}Dlq`, {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    const deadLetterQueue = handlerDeadLetterQueue(stack, `${id}Dlq`, 'the marker-writer function');
     const fn = new MarkerObjectFunction(stack, id, {
       description: 'cdk-production-patterns: writes the DO_NOT_DELETE marker object into PersistentBuckets',
       architecture: lambda.Architecture.ARM_64,
@@ -106,20 +102,11 @@ export class PersistentBucket extends s3.Bucket {
       tracing: lambda.Tracing.ACTIVE,
       deadLetterQueue,
     });
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS managed basic execution role only grants writing this function\'s own CloudWatch logs.',
-    });
+    acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
     });
-    for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(deadLetterQueue).acknowledge({
-        id: rule,
-        reason: 'This queue is itself the dead-letter queue of the marker-writer function.',
-      });
-    }
     return fn;
   }
 

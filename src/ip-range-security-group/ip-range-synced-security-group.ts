@@ -18,6 +18,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { AMAZON_IP_SPACE_CHANGED_TOPIC_ARN, IpRangeSource } from './ip-range-source';
 import { throwPropError, validateRange } from '../core/errors';
+import { acknowledgeBasicExecutionRole, handlerDeadLetterQueue } from '../core/handlers';
 import { SyncFunction } from './runtime/sync-function';
 import { SyncTarget, SyncTargetConfig } from './sync-target';
 
@@ -266,15 +267,8 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const dlq = new sqs.Queue(this, 'DeadLetters', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
+    const dlq = handlerDeadLetterQueue(this, 'DeadLetters', 'the sync function and its schedule');
     this.deadLetterQueue = dlq;
-    for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
-      Validations.of(dlq).acknowledge({ id: rule, reason: 'This queue is itself the dead-letter queue of the sync function and its schedule.' });
-    }
 
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
@@ -322,10 +316,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
         resources: [props.encryptionKey.keyArn],
       }));
     }
-    Validations.of(fn).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'The AWS managed basic execution role only grants writing this function\'s own CloudWatch logs.',
-    });
+    acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
       reason: 'Failed asynchronous invocations go to an on-failure destination (the same SQS queue), which keeps the request and the error, more than a DLQ would.',

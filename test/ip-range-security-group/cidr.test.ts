@@ -3,6 +3,7 @@ import {
   addressCount, cidrFamily, cidrFamilyOf, compareCidrs, coverFingerprint, indexCidrs, InvalidCidrError, isCoveredBy, isValidCidr,
   minimalCover, normalizeCidr, overlapsAny, prefixLength, sortCidrs, splitByFamily,
 } from '../../src/ip-range-security-group/runtime/cidr';
+import { prng } from '../harness/prng';
 
 // ---------------------------------------------------------------------------------------------
 // Independent BigInt model of CIDRs, used only to verify the production code (which uses cidr-tools).
@@ -108,17 +109,6 @@ function inside(addr: bigint, nets: Net[]): boolean {
   return nets.some((n) => n.start <= addr && addr <= n.end);
 }
 
-// Seeded PRNG (mulberry32): failures are reproducible from the seed printed in the test name.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randInt(rand: () => number, min: number, max: number): number {
   return min + Math.floor(rand() * (max - min + 1));

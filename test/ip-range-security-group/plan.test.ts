@@ -5,6 +5,7 @@ import {
   applyPrefixListPlan, applySecurityGroupPlan, assertPlanAllowed, checkRemovalGuard, OwnedRule, PlanRefusedError,
   planPrefixList, PrefixListPlan, planSecurityGroups, planWafIpSet, SecurityGroupPlan, SecurityGroupPlanInput, toIpPermissions,
 } from '../../src/ip-range-security-group/runtime/plan';
+import { prng } from '../harness/prng';
 
 const HTTPS = [{ fromPort: 443, toPort: 443 }];
 const GROUPS = ['sg-a', 'sg-b', 'sg-c', 'sg-d'];
@@ -347,17 +348,6 @@ describe('planSecurityGroups: refusals', () => {
 });
 
 describe('planSecurityGroups: random scenarios keep every invariant', () => {
-  // Seeded PRNG (mulberry32).
-  function prng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
   // A pool with nested and adjacent ranges so replacements overlap.
   const pool4 = ['10.0.0.0/24', '10.0.0.0/25', '10.0.0.128/25', '10.0.1.0/24', '10.0.0.0/23', '10.0.2.0/24', '10.0.3.0/24', '10.0.2.0/23', '10.1.0.0/16', '10.1.5.0/24', '192.168.0.0/24', '192.168.1.0/24'];
   const pool6 = ['2001:db8::/48', '2001:db8::/49', '2001:db8:0:8000::/49', '2001:db8:1::/48', '2001:db8::/47', '2001:db8:2::/48', '2001:db8:3::/48', '2600::/32'];

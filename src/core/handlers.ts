@@ -1,0 +1,32 @@
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+/**
+ * The dead-letter queue of a bundled handler: SSE-SQS, TLS only, 14 days. Its own cdk-nag findings
+ * (a DLQ without a DLQ) are acknowledged with the reason.
+ * @internal
+ */
+export function handlerDeadLetterQueue(scope: Construct, id: string, owner: string): sqs.Queue {
+  const queue = new sqs.Queue(scope, id, {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
+    Validations.of(queue).acknowledge({ id: rule, reason: `This queue is itself the dead-letter queue of ${owner}.` });
+  }
+  return queue;
+}
+
+/**
+ * Acknowledges the cdk-nag finding on the AWS managed basic execution role of a bundled handler.
+ * @internal
+ */
+export function acknowledgeBasicExecutionRole(fn: lambda.IFunction): void {
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    reason: 'The AWS managed basic execution role only grants writing this function\'s own CloudWatch logs.',
+  });
+}

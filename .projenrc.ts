@@ -97,6 +97,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-lambda-powertools/tracer@^2',
     '@aws-sdk/client-s3',
     '@aws-sdk/client-ec2',
+    '@aws-sdk/client-cloudformation',
     '@aws-sdk/client-wafv2',
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',

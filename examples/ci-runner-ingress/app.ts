@@ -1,7 +1,7 @@
 /**
  * Example: CI runner ingress kept in sync with published IP ranges.
  *
- * - An internal ALB on 443 that admits only
+ * - A runner API ALB on 443 that admits only
  *   - EC2 us-east-1 (AWS ip-ranges.json, ~230 merged IPv4 CIDRs: 4 sharded security groups of 60 rules),
  *   - GitHub webhooks (`hooks`, a customer-managed prefix list per address family, referenced by the
  *     ALB's own security group).
@@ -66,16 +66,18 @@ export class CiRunnerIngressStack extends Stack {
       alarmTopic,
     });
 
-    const internalAlb = new elbv2.ApplicationLoadBalancer(this, 'InternalAlb', {
+    // Internet-facing: EC2 public addresses and GitHub's webhook senders cannot reach an internal ALB.
+    // The security groups are what admit only the synced ranges.
+    const runnerApiAlb = new elbv2.ApplicationLoadBalancer(this, 'RunnerApiAlb', {
       vpc,
-      internetFacing: false,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      internetFacing: true,
+      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
       securityGroup: this.hooksIngress.securityGroups[0],
       dropInvalidHeaderFields: true,
     });
-    internalAlb.logAccessLogs(accessLogs, 'internal');
-    this.ec2Ingress.attachTo(internalAlb);
-    internalAlb.addListener('Https', {
+    runnerApiAlb.logAccessLogs(accessLogs, 'runner-api');
+    this.ec2Ingress.attachTo(runnerApiAlb);
+    runnerApiAlb.addListener('Https', {
       port: 443,
       certificates: [certificate],
       sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,

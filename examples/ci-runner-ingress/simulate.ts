@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     const t = config.target;
     if (t.kind === 'securityGroups') t.groupIds.forEach((g) => fake.addGroup(g));
     if (t.kind === 'prefixList') t.lists.forEach((l) => fake.addPrefixList(l.id, l.maxEntries));
-    if (t.kind === 'wafIpSet') t.sets.forEach((s) => fake.addIpSet(s.id));
+    if (t.kind === 'wafIpSet') t.sets.forEach((s) => fake.addIpSet(s.id, s.name, t.scope));
     const deps = depsFor(fake, served);
     const source = config.sources[0];
     console.log(`\n## ${logicalId}: ${source.kind} ${(source.services ?? []).join(',')} -> ${t.kind}`);

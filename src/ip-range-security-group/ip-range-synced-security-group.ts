@@ -1,5 +1,4 @@
-import * as crypto from 'crypto';
-import { Annotations, CustomResource, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -87,10 +86,17 @@ export interface IpRangeSyncedSecurityGroupProps {
    */
   readonly stateTable?: dynamodb.ITable;
   /**
-   * Customer-managed key for the state table and the logs.
-   * @default - AWS-owned/managed keys
+   * Customer-managed key for the state table the construct creates.
+   * @default - an AWS managed key
    */
   readonly encryptionKey?: kms.IKey;
+  /**
+   * Run one sync at a time (reserved concurrency 1), so that a notification, the schedule and a
+   * deployment never plan against the same rules at once. Accounts whose concurrency quota is the
+   * minimum (10) cannot reserve any: set false there.
+   * @default true
+   */
+  readonly serializeSyncs?: boolean;
   /**
    * Topic that every alarm notifies.
    * @default - alarms are created without actions
@@ -131,7 +137,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
   public readonly deadLetterQueue: sqs.IQueue;
   /** The schedule rule. */
   public readonly scheduleRule: events.Rule;
-  /** The alarms: sync failures, guard refusals, capacity exceeded, staleness, dead letters. */
+  /** The alarms: sync failures, handler errors, guard refusals, capacity exceeded, staleness, dead letters. */
   public readonly alarms: cloudwatch.IAlarm[];
   /** Connections of the security groups (empty for the WAF target). */
   public readonly connections: ec2.Connections;
@@ -270,9 +276,9 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     const dlq = handlerDeadLetterQueue(this, 'DeadLetters', 'the sync function and its schedule');
     this.deadLetterQueue = dlq;
 
+    // The logs hold CIDRs, counts and rule ids (no personal data): CloudWatch Logs' default encryption.
     const logGroup = new logs.LogGroup(this, 'Logs', {
       retention: logs.RetentionDays.ONE_YEAR,
-      encryptionKey: props.encryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
     const configJson = {
@@ -290,6 +296,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       // Async invocations (SNS, EventBridge, CloudFormation) that still fail after retries land in the DLQ.
       onFailure: new destinations.SqsDestination(dlq),
       retryAttempts: 2,
+      reservedConcurrentExecutions: (props.serializeSyncs ?? true) ? 1 : undefined,
       environment: {
         SYNC_ID: this.syncId,
         SYNC_SOURCES: stack.toJsonString(configJson.sources),
@@ -310,12 +317,15 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resources: [this.stateTable.tableArn],
     }));
-    if (props.encryptionKey) {
+    const tableKey = this.stateTable.encryptionKey ?? props.encryptionKey;
+    if (tableKey) {
       fn.addToRolePolicy(new iam.PolicyStatement({
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [props.encryptionKey.keyArn],
+        resources: [tableKey.keyArn],
       }));
     }
+    // On Delete, the rules are revoked only when the whole stack is being deleted.
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }));
     acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
@@ -346,11 +356,25 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     });
 
     if (props.initialSync ?? true) {
-      const configHash = crypto.createHash('sha256').update(stack.toJsonString(configJson) + (props.dryRun ?? false)).digest('hex').slice(0, 16);
+      // The properties carry the whole configuration, and what CloudFormation could reset on the target
+      // resources (names, descriptions, sizes, tags): any change to them re-runs the sync in the same
+      // deployment, after those resources are updated.
+      const targetResources = Lazy.any({
+        produce: () => [
+          ...this.prefixLists.map((pl) => ({ name: pl.prefixListName, maxEntries: pl.maxEntries, tags: pl.tags.renderTags() })),
+          ...this.ipSets.map((set) => ({ name: set.name, description: set.description, tags: set.tags.renderTags() })),
+        ],
+      });
       const cr = new CustomResource(this, 'InitialSync', {
         serviceToken: fn.functionArn,
         resourceType: 'Custom::IpRangeSync',
-        properties: { ConfigHash: configHash },
+        properties: {
+          Sources: configJson.sources,
+          Target: configJson.target,
+          MaxRemovePercent: props.maxRemovePercent ?? 50,
+          DryRun: props.dryRun ?? false,
+          TargetResources: targetResources,
+        },
       });
       // The role's policy must exist before CloudFormation invokes the function.
       cr.node.addDependency(fn.role!);
@@ -373,7 +397,8 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     };
     const stalePeriod = stalenessWindow.toSeconds() <= 86400 ? stalenessWindow : Duration.days(1);
     this.alarms = [
-      alarm('SyncFailedAlarm', this.metricSyncFailures(), 'The IP range sync failed (bad document, md5 mismatch, refusal or API error); nothing it could not finish was changed.'),
+      alarm('SyncFailedAlarm', this.metricSyncFailures(), 'The IP range sync failed (bad document, md5 mismatch, API error); adds run before removes, so ingress is at least as wide as either version.'),
+      alarm('HandlerErrorsAlarm', this.syncFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 'The IP range sync function errored (including configuration errors at cold start).'),
       alarm('GuardRefusalAlarm', this.metricGuardRefusals(), 'The IP range sync refused to remove more than maxRemovePercent of the rules; check the upstream change, then raise maxRemovePercent for one sync if it is genuine.'),
       alarm('CapacityExceededAlarm', this.metricCapacityExceeded(), 'The merged IP ranges no longer fit the target (rules per group x groups, prefix-list max entries, or IP set size); nothing was changed.'),
       alarm('StaleAlarm', this.metricSuccessfulSyncs({ period: stalePeriod }), `No IP range sync has succeeded within ${stalenessWindow.toHumanString()}.`, {
@@ -397,9 +422,9 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     connectable.connections.addSecurityGroup(...this.securityGroups);
   }
 
-  /** Failed sync invocations (Lambda Errors: bad documents, refusals, API errors). */
+  /** Failed syncs (bad documents, md5 mismatches, API errors), including those during deployment. */
   public metricSyncFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.syncFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum', ...props });
+    return this.handlerMetric('SyncFailure', { period: Duration.minutes(5), ...props });
   }
 
   /** Syncs that completed (applied, already in sync, or a stale notification skipped). */

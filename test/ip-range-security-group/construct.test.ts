@@ -1,11 +1,12 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack, Tags } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { IpRangeSource, IpRangeSyncedSecurityGroup, IpRangeSyncedSecurityGroupProps, SyncTarget, WafScope } from '../../src';
 import { parseSyncConfig } from '../../src/ip-range-security-group/runtime/config';
-import { expectNoWildcardActions } from '../harness/iam';
+import { expectNoWildcardActions, findWildcardActions } from '../harness/iam';
 import { expectNoUnsuppressedNagErrors } from '../harness/nag';
 import { fakeIntrinsic } from '../harness/sfn-local';
 
@@ -79,7 +80,20 @@ describe('IpRangeSyncedSecurityGroup: security-group target', () => {
     });
     template.hasResource('Custom::IpRangeSync', {
       DependsOn: Match.arrayWith([Match.stringLikeRegexp('IngressSyncServiceRoleDefaultPolicy')]),
+      // The whole configuration: any change re-runs the sync during the deployment.
+      Properties: Match.objectLike({
+        Sources: [Match.objectLike({ kind: 'aws', services: ['EC2'], regions: ['us-east-1'] })],
+        Target: Match.objectLike({ kind: 'securityGroups', rulesPerGroup: 60, groupIds: Match.arrayWith([{ 'Fn::GetAtt': [Match.stringLikeRegexp('IngressGroup1'), 'GroupId'] }]) }),
+        MaxRemovePercent: 50,
+        DryRun: false,
+      }),
     });
+  });
+
+  test('one sync at a time (reserved concurrency 1); may read only its own stack status', () => {
+    template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1, Environment: Match.objectLike({ Variables: Match.objectLike({ SYNC_ID: ingress.syncId }) }) });
+    const st = statements(template).find((x) => x.Action === 'cloudformation:DescribeStacks');
+    expect(st.Resource).toEqual({ Ref: 'AWS::StackId' });
   });
 
   test('state table: PITR, TTL, retained', () => {
@@ -93,8 +107,9 @@ describe('IpRangeSyncedSecurityGroup: security-group target', () => {
     });
   });
 
-  test('alarms: failure, guard refusal, capacity, staleness, dead letters', () => {
-    expect(ingress.alarms).toHaveLength(5);
+  test('alarms: failure, handler errors, guard refusal, capacity, staleness, dead letters', () => {
+    expect(ingress.alarms).toHaveLength(6);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'SyncFailure', Namespace: 'CdkProductionPatterns/IpRangeSync' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: 'SuccessfulSync',
       Namespace: 'CdkProductionPatterns/IpRangeSync',
@@ -161,6 +176,35 @@ describe('IpRangeSyncedSecurityGroup: prefix-list and WAF targets', () => {
     expect(i.prefixLists).toHaveLength(2);
     expect(t.findResources('AWS::SNS::Subscription')).toEqual({});
     expectNoWildcardActions(t);
+    expectNoUnsuppressedNagErrors(stack);
+  });
+
+  test('prefix-list and IP-set names, sizes and tags feed the custom resource, so a CloudFormation update of them is re-synced at once', () => {
+    const { stack, vpc } = newStack();
+    new IpRangeSyncedSecurityGroup(stack, 'Hooks', {
+      vpc,
+      sources: [IpRangeSource.githubMeta({ services: ['hooks'], ipv6: false })],
+      ports: [ec2.Port.tcp(443)],
+      target: SyncTarget.prefixList({ maxEntries: 20 }),
+    });
+    Tags.of(stack).add('team', 'ci');
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('Custom::IpRangeSync', {
+      TargetResources: [{ name: Match.stringLikeRegexp('Hooks-ipv4'), maxEntries: 20, tags: [{ key: 'team', value: 'ci' }] }],
+    });
+  });
+
+  test('a customer key encrypts the state table and is granted to the function (no wildcard actions)', () => {
+    const { stack, vpc } = newStack();
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    new IpRangeSyncedSecurityGroup(stack, 'K', { vpc, sources: [ec2UsEast1()], ports: [ec2.Port.tcp(443)], encryptionKey: key });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::DynamoDB::Table', { SSESpecification: { SSEEnabled: true, SSEType: 'KMS', KMSMasterKeyId: Match.anyValue() } });
+    const st = statements(t).find((x) => [].concat(x.Action).includes('kms:Decrypt' as never));
+    expect(st.Action).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(st.Resource['Fn::GetAtt'][0]).toMatch(/^Key/);
+    // Only the test's own key policy (the account root's default kms:*) is a wildcard.
+    expect(findWildcardActions(t).map((f) => f.resourceType)).toEqual(['AWS::KMS::Key']);
     expectNoUnsuppressedNagErrors(stack);
   });
 

@@ -20,16 +20,18 @@ function awsError(name: string, message = name): Error {
   return Object.assign(new Error(message), { name, $metadata: {} });
 }
 
-interface PrefixList { version: number; maxEntries: number; entries: string[] }
+interface PrefixList { version: number; maxEntries: number; entries: string[]; busyChecks: number }
 
 export class FakeAws {
   public readonly rules = new Map<string, SecurityGroupRule[]>();
   public readonly prefixLists = new Map<string, PrefixList>();
-  public readonly ipSets = new Map<string, { addresses: string[]; lockToken: string }>();
+  public readonly ipSets = new Map<string, { name: string; scope: string; description?: string; addresses: string[]; lockToken: string }>();
   public readonly items = new Map<string, Record<string, unknown>>();
   public readonly calls: Array<{ command: string; input: any }> = [];
   /** Errors to throw, in order, by command name (`ThrottlingException` twice, say). */
   public readonly faults = new Map<string, Error[]>();
+  /** Something that happens just before a command is handled, once (another actor's change, say). */
+  public readonly before = new Map<string, () => void>();
   public rulesPerGroup = 60;
   public readonly ec2 = new EC2Client({ region: 'us-east-1' });
   public readonly waf = new WAFV2Client({ region: 'us-east-1' });
@@ -42,6 +44,11 @@ export class FakeAws {
     const ddb = mockClient(this.ddb);
     const wrap = (name: string, fn: (input: any) => any) => async (input: any) => {
       this.calls.push({ command: name, input });
+      const hook = this.before.get(name);
+      if (hook) {
+        this.before.delete(name);
+        hook();
+      }
       const fault = this.faults.get(name)?.shift();
       if (fault) throw fault;
       return fn(input);
@@ -50,9 +57,13 @@ export class FakeAws {
     ec2.on(AuthorizeSecurityGroupIngressCommand).callsFake(wrap('AuthorizeSecurityGroupIngressCommand', (i) => this.authorize(i)));
     ec2.on(RevokeSecurityGroupIngressCommand).callsFake(wrap('RevokeSecurityGroupIngressCommand', (i) => this.revoke(i)));
     ec2.on(DescribeManagedPrefixListsCommand).callsFake(wrap('DescribeManagedPrefixListsCommand', (i) => ({
-      PrefixLists: (i.PrefixListIds as string[]).filter((id) => this.prefixLists.has(id)).map((id) => ({
-        PrefixListId: id, Version: this.prefixLists.get(id)!.version, State: 'modify-complete', MaxEntries: this.prefixLists.get(id)!.maxEntries,
-      })),
+      PrefixLists: (i.PrefixListIds as string[]).filter((id) => this.prefixLists.has(id)).map((id) => {
+        const pl = this.prefixLists.get(id)!;
+        // After a modification the list reports modify-in-progress once, as EC2 does for a while.
+        const state = pl.busyChecks > 0 ? 'modify-in-progress' : 'modify-complete';
+        if (pl.busyChecks > 0) pl.busyChecks--;
+        return { PrefixListId: id, Version: pl.version, State: state, MaxEntries: pl.maxEntries };
+      }),
     })));
     ec2.on(GetManagedPrefixListEntriesCommand).callsFake(wrap('GetManagedPrefixListEntriesCommand', (i) => {
       const pl = this.prefixLists.get(i.PrefixListId)!;
@@ -64,11 +75,14 @@ export class FakeAws {
     ec2.on(ModifyManagedPrefixListCommand).callsFake(wrap('ModifyManagedPrefixListCommand', (i) => this.modifyPrefixList(i)));
     waf.on(GetIPSetCommand).callsFake(wrap('GetIPSetCommand', (i) => {
       const set = this.ipSets.get(i.Id)!;
-      return { IPSet: { Id: i.Id, Name: i.Name, Addresses: [...set.addresses] }, LockToken: set.lockToken };
+      if (i.Name !== set.name || i.Scope !== set.scope) throw awsError('WAFNonexistentItemException');
+      return { IPSet: { Id: i.Id, Name: i.Name, Addresses: [...set.addresses], Description: set.description }, LockToken: set.lockToken };
     }));
     waf.on(UpdateIPSetCommand).callsFake(wrap('UpdateIPSetCommand', (i) => {
       const set = this.ipSets.get(i.Id)!;
+      if (i.Name !== set.name || i.Scope !== set.scope) throw awsError('WAFNonexistentItemException');
       if (i.LockToken !== set.lockToken) throw awsError('WAFOptimisticLockException');
+      set.description = i.Description; // UpdateIPSet replaces every mutable field
       if (i.Addresses.length > 10_000) throw awsError('WAFLimitsExceededException');
       set.addresses = [...i.Addresses];
       set.lockToken = `lock-${Math.random()}`;
@@ -86,11 +100,11 @@ export class FakeAws {
   }
 
   public addPrefixList(id: string, maxEntries: number): void {
-    this.prefixLists.set(id, { version: 1, maxEntries, entries: [] });
+    this.prefixLists.set(id, { version: 1, maxEntries, entries: [], busyChecks: 0 });
   }
 
-  public addIpSet(id: string): void {
-    this.ipSets.set(id, { addresses: [], lockToken: 'lock-0' });
+  public addIpSet(id: string, name: string, scope = 'REGIONAL', description = 'synced by cdk-production-patterns'): void {
+    this.ipSets.set(id, { name, scope, description, addresses: [], lockToken: 'lock-0' });
   }
 
   /** Adds a rule by hand (e.g. one a person created, or one that already exists). */
@@ -174,6 +188,7 @@ export class FakeAws {
     if (next.length > pl.maxEntries) throw awsError('PrefixListMaxEntriesExceeded');
     pl.entries = next;
     pl.version++;
+    pl.busyChecks = 1;
     return { PrefixList: { PrefixListId: input.PrefixListId, Version: pl.version, State: 'modify-in-progress' } };
   }
 }

@@ -347,6 +347,20 @@ describe('planSecurityGroups: refusals', () => {
   });
 });
 
+test('planSecurityGroups refuses to strip a whole address family that vanished upstream', () => {
+  const current: OwnedRule[] = [
+    { groupId: 'sg-1', cidr: '10.0.0.0/24', protocol: 'tcp', fromPort: 443, toPort: 443 },
+    { groupId: 'sg-1', cidr: '10.0.1.0/24', protocol: 'tcp', fromPort: 443, toPort: 443 },
+    { groupId: 'sg-1', cidr: '10.0.2.0/24', protocol: 'tcp', fromPort: 443, toPort: 443 },
+    { groupId: 'sg-1', cidr: '2001:db8::/48', protocol: 'tcp', fromPort: 443, toPort: 443 },
+  ];
+  const p = planSecurityGroups({
+    desired: { ipv4: ['10.0.0.0/24', '10.0.1.0/24', '10.0.2.0/24'], ipv6: [] }, groupIds: ['sg-1'], ports: HTTPS, current, maxRemovePercent: 50,
+  });
+  expect(p.refusal).toEqual({ code: 'EMPTY_DESIRED', message: expect.stringContaining('desired ipv6 set is empty but 1 ipv6 rules are owned') });
+  expect(p.calls).toEqual([]);
+});
+
 describe('planSecurityGroups: random scenarios keep every invariant', () => {
   // A pool with nested and adjacent ranges so replacements overlap.
   const pool4 = ['10.0.0.0/24', '10.0.0.0/25', '10.0.0.128/25', '10.0.1.0/24', '10.0.0.0/23', '10.0.2.0/24', '10.0.3.0/24', '10.0.2.0/23', '10.1.0.0/16', '10.1.5.0/24', '192.168.0.0/24', '192.168.1.0/24'];
@@ -384,7 +398,8 @@ describe('planSecurityGroups: random scenarios keep every invariant', () => {
       const need6 = next.ipv6.length * ports.length;
       const room = (family: 'ipv4' | 'ipv6'): number => groupIds.reduce((n, g) =>
         n + Math.max(0, rulesPerGroup - unownedRules.filter((r) => r.groupId === g && familyOf(r.cidr) === family).length), 0);
-      if (need4 + need6 === 0) {
+      const emptied = (['ipv4', 'ipv6'] as const).some((f) => next[f].length === 0 && state.some((r) => familyOf(r.cidr) === f));
+      if (need4 + need6 === 0 || emptied) {
         expect(p.refusal?.code).toBe('EMPTY_DESIRED');
       } else if (need4 > room('ipv4') || need6 > room('ipv6')) {
         expect(p.refusal?.code).toBe('CAPACITY');

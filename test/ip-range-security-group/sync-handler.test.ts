@@ -57,8 +57,12 @@ function setup(documents: Record<string, Uint8Array | string>) {
       milliseconds: () => undefined,
     },
   };
+  metricsByDeps.set(deps, metrics);
   return { fake, deps, served, logs, metrics };
 }
+
+const metricsByDeps = new WeakMap<SyncDeps, Record<string, number>>();
+const metricsOf = (deps: SyncDeps) => metricsByDeps.get(deps)!;
 
 const AWS_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json';
 
@@ -132,7 +136,9 @@ describe('sync handler: security-group target with real ip-ranges.json versions'
   test('over capacity: refused with the numbers, recorded, alarm metric, nothing changed', async () => {
     const { fake, deps, metrics } = setup({ [AWS_URL]: bytesOf(VERSIONS[0]) });
     const config = sgConfig({ target: { kind: 'securityGroups', groupIds: ['sg-1', 'sg-2', 'sg-3'], ports: [{ protocol: 'tcp', fromPort: 443, toPort: 443 }], rulesPerGroup: 60 } });
-    await expect(handle(scheduleEvent, config, deps)).rejects.toThrow(/CAPACITY.*230.*180/s);
+    const outcome = await handle(scheduleEvent, config, deps);
+    expect(outcome!.status).toBe('REFUSED');
+    expect(outcome!.refusal).toEqual({ code: 'CAPACITY', message: expect.stringMatching(/230.*180/s) });
     expect(fake.mutatingCalls()).toBe(0);
     expect(metrics.CapacityExceeded).toBe(1);
     expect(fake.audits()[0]).toEqual(expect.objectContaining({ status: 'REFUSED' }));
@@ -144,7 +150,8 @@ describe('sync handler: security-group target with real ip-ranges.json versions'
     const before = fake.mutatingCalls();
     // A (legitimate looking) document where EC2 us-east-1 shrank to a single range.
     served[AWS_URL] = JSON.stringify({ syncToken: '1784800000', createDate: '2026-07-23-12-00-00', prefixes: [{ ip_prefix: '3.80.0.0/12', region: 'us-east-1', service: 'EC2', network_border_group: 'us-east-1' }], ipv6_prefixes: [] });
-    await expect(handle(scheduleEvent, sgConfig(), deps)).rejects.toThrow(/TOO_MANY_REMOVALS/);
+    const outcome = await handle(scheduleEvent, sgConfig(), deps);
+    expect(outcome!.refusal?.code).toBe('TOO_MANY_REMOVALS');
     expect(fake.mutatingCalls()).toBe(before);
     expect(metrics.GuardRefusal).toBe(1);
   });
@@ -158,16 +165,44 @@ describe('sync handler: security-group target with real ip-ranges.json versions'
     expect(GROUPS.map((g) => fake.cidrsIn(g).length).reduce((a, b) => a + b)).toBe(230);
   });
 
-  test('a rule that already exists (duplicate) is reconciled rule by rule', async () => {
+  test('a rule added by a concurrent actor between plan and apply (duplicate) is reconciled rule by rule', async () => {
     const { fake, deps } = setup({ [AWS_URL]: bytesOf(VERSIONS[0]) });
-    const first = await handle(scheduleEvent, sgConfig({ dryRun: true }), deps);
-    const someCidr = first!.added[5].split(' ')[1];
-    // Someone added one of the desired rules with our marker but EC2 lists it only after our describe.
-    fake.faults.set('AuthorizeSecurityGroupIngressCommand', [Object.assign(new Error('the specified rule already exists'), { name: 'InvalidPermission.Duplicate' })]);
+    const planned = await handle(scheduleEvent, sgConfig({ dryRun: true }), deps);
+    const [groupId, cidr] = planned!.added[5].split(' ');
+    // Just before the first authorize, the same owned rule appears (e.g. a concurrent sync added it).
+    fake.before.set('AuthorizeSecurityGroupIngressCommand', () => fake.addRule(groupId, {
+      IpProtocol: 'tcp', FromPort: 443, ToPort: 443, CidrIpv4: cidr, Description: 'managed-by:cdk-production-patterns:c8test',
+    }));
     const outcome = await handle(scheduleEvent, sgConfig(), deps);
     expect(outcome!.status).toBe('APPLIED');
-    expect(fake.cidrsIn('sg-1')).toContain(someCidr);
+    const authorizes = fake.calls.filter((c) => c.command === 'AuthorizeSecurityGroupIngressCommand');
+    expect(authorizes.length).toBeGreaterThan(4 + 59); // the failed batch was retried rule by rule
+    expect(fake.cidrsIn(groupId).filter((c) => c === cidr)).toHaveLength(1);
     expect(GROUPS.map((g) => fake.cidrsIn(g).length).reduce((a, b) => a + b)).toBe(230);
+  });
+
+  test('a scheduled run that fetches an older document (stale cache) changes nothing and keeps the newer token', async () => {
+    const { fake, deps, served } = setup({ [AWS_URL]: bytesOf(VERSIONS[2]) });
+    await handle(snsEvent(VERSIONS[2]), sgConfig({ sources: [{ kind: 'aws', url: AWS_URL, services: ['EC2'], regions: ['us-east-1'], ipv4: true, ipv6: true }] }), deps);
+    const before = fake.mutatingCalls();
+    served[AWS_URL] = bytesOf(VERSIONS[0]);
+    const outcome = await handle(scheduleEvent, sgConfig({ sources: [{ kind: 'aws', url: AWS_URL, services: ['EC2'], regions: ['us-east-1'], ipv4: true, ipv6: true }] }), deps);
+    expect(outcome!.status).toBe('SKIPPED_STALE');
+    expect(fake.mutatingCalls()).toBe(before);
+    expect(fake.items.get('c8test|STATE')!.awsSyncToken).toBe(VERSIONS[2]);
+  });
+
+  test('a failure part-way through apply is recorded with the calls made, then rethrown', async () => {
+    const { fake, deps } = setup({ [AWS_URL]: bytesOf(VERSIONS[0]) });
+    // The second authorize call fails with a non-retryable error.
+    fake.before.set('AuthorizeSecurityGroupIngressCommand', () => {
+      fake.before.set('AuthorizeSecurityGroupIngressCommand', () => {
+        fake.faults.set('AuthorizeSecurityGroupIngressCommand', [Object.assign(new Error('boom'), { name: 'InternalError' })]);
+      });
+    });
+    await expect(handle(scheduleEvent, sgConfig(), deps)).rejects.toThrow('boom');
+    expect(fake.audits()).toEqual([expect.objectContaining({ status: 'FAILED', error: 'InternalError: boom', mutatingCallsBeforeFailure: 2 })]);
+    expect(fake.cidrsIn('sg-1')).toHaveLength(60);
   });
 
   test('rules it does not own are never touched', async () => {
@@ -185,6 +220,7 @@ describe('sync handler: security-group target with real ip-ranges.json versions'
     const outcome = await handle(scheduleEvent, sgConfig({ dryRun: true }), deps);
     expect(outcome!.status).toBe('DRY_RUN');
     expect(outcome!.added).toHaveLength(230);
+    expect(metricsOf(deps).SuccessfulSync).toBe(1); // a dry run keeps the staleness alarm quiet
     expect(fake.mutatingCalls()).toBe(0);
     expect(fake.audits()[0]).toEqual(expect.objectContaining({ status: 'DRY_RUN' }));
   });
@@ -219,15 +255,24 @@ describe('sync handler: CloudFormation custom resource', () => {
     return { responses, put: async (_u: string, body: string) => { responses.push(JSON.parse(body)); return { status: 200 }; } };
   };
 
-  test('Create syncs and answers SUCCESS; Delete revokes the owned rules only', async () => {
+  test('Create syncs and answers SUCCESS; Delete during stack deletion revokes the owned rules only', async () => {
     const { fake, deps } = setup({ [AWS_URL]: bytesOf(VERSIONS[0]) });
     fake.addRule('sg-2', { IpProtocol: 'tcp', FromPort: 22, ToPort: 22, CidrIpv4: '198.51.100.0/24', Description: 'office ssh' });
     const r = responder();
     await handle(cfn('Create'), sgConfig(), deps, r.put);
     expect(r.responses[0]).toEqual(expect.objectContaining({ Status: 'SUCCESS', Data: expect.objectContaining({ DesiredIpv4: '230' }) }));
-    await handle(cfn('Delete'), sgConfig(), deps, r.put);
+    await handle(cfn('Delete'), sgConfig(), deps, r.put, async () => 'DELETE_IN_PROGRESS');
     expect(r.responses[1].Status).toBe('SUCCESS');
     expect(GROUPS.flatMap((g) => fake.cidrsIn(g))).toEqual(['198.51.100.0/24']);
+  });
+
+  test('Delete of the custom resource alone (the stack stays) keeps the rules', async () => {
+    const { fake, deps } = setup({ [AWS_URL]: bytesOf(VERSIONS[0]) });
+    const r = responder();
+    await handle(cfn('Create'), sgConfig(), deps, r.put);
+    await handle(cfn('Delete'), sgConfig(), deps, r.put, async () => 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+    expect(r.responses[1].Status).toBe('SUCCESS');
+    expect(GROUPS.flatMap((g) => fake.cidrsIn(g))).toHaveLength(230);
   });
 
   test('Create that is refused answers FAILED with the reason (the stack rolls back)', async () => {
@@ -236,6 +281,14 @@ describe('sync handler: CloudFormation custom resource', () => {
     await handle(cfn('Create'), sgConfig({ target: { kind: 'securityGroups', groupIds: ['sg-1'], ports: [{ protocol: 'tcp', fromPort: 443, toPort: 443 }], rulesPerGroup: 60 } }), deps, r.put);
     expect(r.responses[0].Status).toBe('FAILED');
     expect(r.responses[0].Reason).toMatch(/CAPACITY/);
+  });
+
+  test('Update that fails answers SUCCESS (a FAILED update would fail its rollback too) and counts a SyncFailure', async () => {
+    const { deps, metrics } = setup({ [AWS_URL]: 'not json' });
+    const r = responder();
+    await handle(cfn('Update'), sgConfig(), deps, r.put);
+    expect(r.responses[0]).toEqual(expect.objectContaining({ Status: 'SUCCESS', Data: { Status: 'FAILED' }, Reason: expect.stringMatching(/JSON/) }));
+    expect(metrics.SyncFailure).toBe(1);
   });
 });
 
@@ -246,6 +299,7 @@ describe('sync handler: prefix list and WAF targets with GitHub meta', () => {
   test('GitHub hooks into a prefix list per family, in versioned calls', async () => {
     const { fake, deps } = setup({ [META_URL]: meta('meta-2025-07-21T16-30-27Z.json') });
     fake.addPrefixList('pl-4', 30);
+    // each modification leaves the list modify-in-progress for one check: the sync waits for it
     fake.addPrefixList('pl-6', 30);
     const config = sgConfig({
       sources: [{ kind: 'github', url: META_URL, services: ['hooks'], ipv4: true, ipv6: true }],
@@ -256,6 +310,7 @@ describe('sync handler: prefix list and WAF targets with GitHub meta', () => {
     expect(fake.prefixLists.get('pl-4')!.entries.length).toBeGreaterThan(0);
     expect(fake.prefixLists.get('pl-6')!.entries.length).toBeGreaterThan(0);
     expect(fake.prefixLists.get('pl-4')!.version).toBe(2);
+    expect(fake.calls.filter((c) => c.command === 'DescribeManagedPrefixListsCommand').length).toBeGreaterThanOrEqual(4);
     const calls = fake.mutatingCalls();
     await handle(scheduleEvent, config, deps);
     expect(fake.mutatingCalls()).toBe(calls);
@@ -263,8 +318,8 @@ describe('sync handler: prefix list and WAF targets with GitHub meta', () => {
 
   test('GitHub actions (thousands of CIDRs) into WAF IP sets, then a real change updates once per family', async () => {
     const { fake, deps, served } = setup({ [META_URL]: meta('meta-2025-07-21T16-30-27Z.json') });
-    fake.addIpSet('ip4');
-    fake.addIpSet('ip6');
+    fake.addIpSet('ip4', 'n4');
+    fake.addIpSet('ip6', 'n6');
     const config = sgConfig({
       sources: [{ kind: 'github', url: META_URL, services: ['actions'], ipv4: true, ipv6: true }],
       target: { kind: 'wafIpSet', scope: 'REGIONAL', sets: [{ family: 'ipv4', id: 'ip4', name: 'n4', maxAddresses: 10000 }, { family: 'ipv6', id: 'ip6', name: 'n6', maxAddresses: 10000 }] },
@@ -278,11 +333,27 @@ describe('sync handler: prefix list and WAF targets with GitHub meta', () => {
     expect(second!.status).toBe('APPLIED');
     expect(fake.mutatingCalls() - mark).toBe(2);
     expect(fake.ipSets.get('ip4')!.addresses).toHaveLength(2855);
+    expect(fake.ipSets.get('ip4')!.description).toBe('synced by cdk-production-patterns'); // kept by UpdateIPSet
+  });
+
+  test('a prefix list changed by someone else between plan and apply fails the sync instead of applying a stale plan', async () => {
+    const { fake, deps } = setup({ [META_URL]: meta('meta-2025-07-21T16-30-27Z.json') });
+    fake.addPrefixList('pl-4', 30);
+    const config = sgConfig({
+      sources: [{ kind: 'github', url: META_URL, services: ['hooks'], ipv4: true, ipv6: false }],
+      target: { kind: 'prefixList', lists: [{ family: 'ipv4', id: 'pl-4', maxEntries: 30 }] },
+    });
+    // Planning reads the list; then, before the first modification, someone else changes it.
+    fake.before.set('GetManagedPrefixListEntriesCommand', () => {
+      fake.before.set('DescribeManagedPrefixListsCommand', () => { fake.prefixLists.get('pl-4')!.version++; });
+    });
+    await expect(handle(scheduleEvent, config, deps)).rejects.toThrow(/pl-4 changed while syncing \(version 2, expected 1\)/);
+    expect(fake.mutatingCalls()).toBe(0);
   });
 
   test('a lost WAF lock token is re-read and the update retried', async () => {
     const { fake, deps } = setup({ [META_URL]: meta('meta-2025-07-21T16-30-27Z.json') });
-    fake.addIpSet('ip4');
+    fake.addIpSet('ip4', 'n4');
     const config = sgConfig({
       sources: [{ kind: 'github', url: META_URL, services: ['hooks'], ipv4: true, ipv6: false }],
       target: { kind: 'wafIpSet', scope: 'REGIONAL', sets: [{ family: 'ipv4', id: 'ip4', name: 'n4', maxAddresses: 10000 }] },

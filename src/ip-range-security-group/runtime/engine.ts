@@ -24,7 +24,7 @@ import {
 import { selectAwsCidrs, selectGithubCidrs, selectListCidrs } from './filter';
 import { isOwnedRule, ruleDescription } from './ownership';
 import {
-  OwnedRule, PlanCounts, PlanRefusedError, planPrefixList, planSecurityGroups, planWafIpSet, PrefixListPlan,
+  OwnedRule, PlanCounts, PlanRefusal, planPrefixList, planSecurityGroups, planWafIpSet, PrefixListPlan,
   SecurityGroupPlan, toIpPermissions, WafIpSetPlan,
 } from './plan';
 
@@ -61,7 +61,7 @@ export interface SyncRequest {
   readonly notification?: IpSpaceChangedNotification;
 }
 
-export type SyncStatus = 'APPLIED' | 'NO_CHANGE' | 'SKIPPED_STALE' | 'DRY_RUN';
+export type SyncStatus = 'APPLIED' | 'NO_CHANGE' | 'SKIPPED_STALE' | 'DRY_RUN' | 'REFUSED';
 
 export interface SyncOutcome {
   readonly status: SyncStatus;
@@ -72,6 +72,8 @@ export interface SyncOutcome {
   readonly awsSyncToken?: string;
   readonly md5?: string;
   readonly plans: Array<{ target: string; counts: PlanCounts; transientNarrowing?: boolean }>;
+  /** Why the sync was refused (status REFUSED): nothing was changed. */
+  readonly refusal?: PlanRefusal;
 }
 
 /** What the state table remembers between syncs. */
@@ -86,6 +88,9 @@ const THROTTLING = new Set([
   'RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'WAFInternalErrorException',
   'ProvisionedThroughputExceededException',
 ]);
+/** Mutating calls made so far (kept when a sync fails part-way). */
+interface CallCounter { calls: number }
+
 /** Audit lists are cut to keep an item far below DynamoDB's 400 KB. */
 const MAX_AUDIT_LIST = 2000;
 
@@ -257,13 +262,12 @@ async function planSg(config: SyncConfig, target: SecurityGroupTargetConfig, cov
   });
 }
 
-async function applySg(config: SyncConfig, plan: SecurityGroupPlan, deps: SyncDeps): Promise<number> {
+async function applySg(config: SyncConfig, plan: SecurityGroupPlan, deps: SyncDeps, counter: CallCounter): Promise<void> {
   const description = ruleDescription(config.syncId, 'ip-range-sync');
-  let calls = 0;
   for (const call of plan.calls) {
     if (call.action === 'authorize') {
       try {
-        calls++;
+        counter.calls++;
         await withRetry(deps, 'AuthorizeSecurityGroupIngress', () => deps.ec2.send(new AuthorizeSecurityGroupIngressCommand({
           GroupId: call.groupId, IpPermissions: toIpPermissions(call.rules, description),
         })));
@@ -273,7 +277,7 @@ async function applySg(config: SyncConfig, plan: SecurityGroupPlan, deps: SyncDe
         deps.log.warn('duplicate rule in batch; reconciling rule by rule', { groupId: call.groupId, rules: call.rules.length });
         for (const rule of call.rules) {
           try {
-            calls++;
+            counter.calls++;
             await withRetry(deps, 'AuthorizeSecurityGroupIngress', () => deps.ec2.send(new AuthorizeSecurityGroupIngressCommand({
               GroupId: call.groupId, IpPermissions: toIpPermissions([rule], description),
             })));
@@ -291,14 +295,14 @@ async function applySg(config: SyncConfig, plan: SecurityGroupPlan, deps: SyncDe
           : { GroupId: call.groupId, IpPermissions: toIpPermissions(rules) })));
       };
       try {
-        calls++;
+        counter.calls++;
         await send(call.rules);
       } catch (err) {
         if (errorName(err) !== 'InvalidPermission.NotFound' && errorName(err) !== 'InvalidSecurityGroupRuleId.NotFound') throw err;
         deps.log.warn('rule already gone; reconciling rule by rule', { groupId: call.groupId, rules: ids.length });
         for (const rule of call.rules) {
           try {
-            calls++;
+            counter.calls++;
             await send([rule]);
           } catch (e) {
             if (errorName(e) !== 'InvalidPermission.NotFound' && errorName(e) !== 'InvalidSecurityGroupRuleId.NotFound') throw e;
@@ -307,7 +311,6 @@ async function applySg(config: SyncConfig, plan: SecurityGroupPlan, deps: SyncDe
       }
     }
   }
-  return calls;
 }
 
 /** Revokes every rule this sync owns in the given groups (stack deletion). */
@@ -358,13 +361,14 @@ async function prefixListEntries(id: string, version: number, deps: SyncDeps): P
 
 async function planPl(
   config: SyncConfig, target: PrefixListTargetConfig, cover: CidrsByFamily, deps: SyncDeps,
-): Promise<Array<{ id: string; plan: PrefixListPlan }>> {
+): Promise<Array<{ id: string; version: number; plan: PrefixListPlan }>> {
   const plans = [];
   for (const list of target.lists) {
     const version = await readyPrefixList(list.id, deps);
     const current = await prefixListEntries(list.id, version, deps);
     plans.push({
       id: list.id,
+      version,
       plan: planPrefixList({
         family: list.family, desired: cover[list.family], current, maxEntries: list.maxEntries, maxRemovePercent: config.maxRemovePercent,
       }),
@@ -373,36 +377,35 @@ async function planPl(
   return plans;
 }
 
-async function applyPl(config: SyncConfig, id: string, plan: PrefixListPlan, deps: SyncDeps): Promise<number> {
+async function applyPl(
+  config: SyncConfig, id: string, plannedVersion: number, plan: PrefixListPlan, deps: SyncDeps, counter: CallCounter,
+): Promise<void> {
   const description = ruleDescription(config.syncId, 'ip-range-sync');
-  let calls = 0;
+  // CurrentVersion is the version the plan was made against, then one more per call: if anyone else
+  // changes the list in between, EC2 rejects the call and the sync fails (to be re-planned on retry)
+  // instead of applying a plan made for entries that are no longer there.
+  let expected = plannedVersion;
   for (const call of plan.calls) {
-    for (let attempt = 1; ; attempt++) {
-      const version = await readyPrefixList(id, deps);
-      try {
-        calls++;
-        await withRetry(deps, 'ModifyManagedPrefixList', () => deps.ec2.send(new ModifyManagedPrefixListCommand({
-          PrefixListId: id,
-          CurrentVersion: version,
-          AddEntries: call.add.length ? call.add.map((Cidr) => ({ Cidr, Description: description })) : undefined,
-          RemoveEntries: call.remove.length ? call.remove.map((Cidr) => ({ Cidr })) : undefined,
-        })));
-        break;
-      } catch (err) {
-        // Optimistic lock lost (someone else modified the list): re-read the version and retry.
-        if (!['IncorrectState', 'PrefixListVersionMismatch', 'InvalidParameterValue'].includes(errorName(err)) || attempt >= 3) throw err;
-        deps.log.warn('prefix list changed underneath; retrying with the new version', { id, error: errorName(err) });
-      }
+    const version = await readyPrefixList(id, deps);
+    if (version !== expected) {
+      throw new Error(`prefix list ${id} changed while syncing (version ${version}, expected ${expected}); the next attempt re-plans`);
     }
+    counter.calls++;
+    await withRetry(deps, 'ModifyManagedPrefixList', () => deps.ec2.send(new ModifyManagedPrefixListCommand({
+      PrefixListId: id,
+      CurrentVersion: version,
+      AddEntries: call.add.length ? call.add.map((Cidr) => ({ Cidr, Description: description })) : undefined,
+      RemoveEntries: call.remove.length ? call.remove.map((Cidr) => ({ Cidr })) : undefined,
+    })));
+    expected = version + 1;
   }
-  return calls;
 }
 
 // ------------------------------------------------------------------------------------------------
 // WAF IP sets
 
 async function planWaf(config: SyncConfig, target: WafIpSetTargetConfig, cover: CidrsByFamily, deps: SyncDeps):
-Promise<Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; lockToken?: string }>> {
+Promise<Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; lockToken?: string; description?: string }>> {
   const plans = [];
   for (const set of target.sets) {
     const res = await withRetry(deps, 'GetIPSet', () => deps.waf.send(new GetIPSetCommand({ Id: set.id, Name: set.name, Scope: target.scope })));
@@ -410,6 +413,7 @@ Promise<Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; l
     plans.push({
       set,
       lockToken: res.LockToken,
+      description: res.IPSet?.Description,
       plan: planWafIpSet({
         family: set.family, desired: cover[set.family], current, maxAddresses: set.maxAddresses, maxRemovePercent: config.maxRemovePercent,
       }),
@@ -418,15 +422,20 @@ Promise<Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; l
   return plans;
 }
 
-async function applyWaf(target: WafIpSetTargetConfig, set: WafIpSetTargetConfig['sets'][number], plan: WafIpSetPlan, lockToken: string | undefined, deps: SyncDeps): Promise<number> {
-  if (!plan.update) return 0;
+async function applyWaf(
+  target: WafIpSetTargetConfig, set: WafIpSetTargetConfig['sets'][number], plan: WafIpSetPlan,
+  lockToken: string | undefined, description: string | undefined, deps: SyncDeps, counter: CallCounter,
+): Promise<void> {
+  if (!plan.update) return;
   let token = lockToken;
   for (let attempt = 1; ; attempt++) {
     try {
+      counter.calls++;
       await withRetry(deps, 'UpdateIPSet', () => deps.waf.send(new UpdateIPSetCommand({
-        Id: set.id, Name: set.name, Scope: target.scope, Addresses: plan.addresses, LockToken: token,
+        // UpdateIPSet replaces every mutable field: keep the description CloudFormation set.
+        Id: set.id, Name: set.name, Scope: target.scope, Addresses: plan.addresses, LockToken: token, Description: description,
       })));
-      return attempt;
+      return;
     } catch (err) {
       if (errorName(err) !== 'WAFOptimisticLockException' || attempt >= 3) throw err;
       const res = await withRetry(deps, 'GetIPSet', () => deps.waf.send(new GetIPSetCommand({ Id: set.id, Name: set.name, Scope: target.scope })));
@@ -458,6 +467,15 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
   }
 
   const fetched = await fetchSources(config, request, deps);
+  // Never go back: a document older than the last applied one (a stale mirror or cache) changes nothing.
+  if (fetched.awsSyncToken && state.awsSyncToken && isNewerSyncToken(state.awsSyncToken, fetched.awsSyncToken)) {
+    deps.log.warn('the fetched document is older than the last applied one; skipped', {
+      documentSyncToken: fetched.awsSyncToken, lastApplied: state.awsSyncToken,
+    });
+    deps.metrics.count('SkippedStale', 1);
+    deps.metrics.count('SuccessfulSync', 1);
+    return { status: 'SKIPPED_STALE', desired: { ipv4: 0, ipv6: 0 }, added: [], removed: [], mutatingCalls: 0, plans: [] };
+  }
   const { cover } = fetched;
   const fingerprint = coverFingerprint(cover);
   deps.metrics.count('DesiredCidrs', cover.ipv4.length + cover.ipv6.length);
@@ -465,8 +483,8 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
   // Plan every part of the target before touching anything.
   const target = config.target;
   let sgPlan: SecurityGroupPlan | undefined;
-  let plPlans: Array<{ id: string; plan: PrefixListPlan }> = [];
-  let wafPlans: Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; lockToken?: string }> = [];
+  let plPlans: Array<{ id: string; version: number; plan: PrefixListPlan }> = [];
+  let wafPlans: Array<{ set: WafIpSetTargetConfig['sets'][number]; plan: WafIpSetPlan; lockToken?: string; description?: string }> = [];
   if (target.kind === 'securityGroups') sgPlan = await planSg(config, target, cover, deps);
   if (target.kind === 'prefixList') plPlans = await planPl(config, target, cover, deps);
   if (target.kind === 'wafIpSet') wafPlans = await planWaf(config, target, cover, deps);
@@ -501,24 +519,47 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
     deps.log.error('sync refused; nothing changed', { refusal, plans: base.plans });
     deps.metrics.count(refusal.code === 'CAPACITY' ? 'CapacityExceeded' : refusal.code === 'TOO_MANY_REMOVALS' ? 'GuardRefusal' : 'EmptyDesiredRefusal', 1);
     await record(config, deps, { ...base, status: 'REFUSED', reason: refusal.message, added: [], removed: [] });
-    throw new PlanRefusedError(refusal);
+    // A refusal is deterministic: retrying the same document would refuse again, so it is not thrown.
+    // Its own metric and alarm report it.
+    return {
+      status: 'REFUSED',
+      refusal,
+      desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length },
+      added,
+      removed,
+      mutatingCalls: 0,
+      awsSyncToken: fetched.awsSyncToken,
+      md5: fetched.md5,
+      plans,
+    };
   }
 
   const expectedCalls = plans.reduce((n, p) => n + p.counts.mutatingCalls, 0);
   if (config.dryRun) {
     deps.log.info('dry run: the plan is logged, nothing is changed', { plans: base.plans, added, removed });
     await record(config, deps, { ...base, status: 'DRY_RUN', added, removed, mutatingCalls: 0 });
+    deps.metrics.count('SuccessfulSync', 1);
     return { status: 'DRY_RUN', desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length }, added, removed, mutatingCalls: 0, awsSyncToken: fetched.awsSyncToken, md5: fetched.md5, plans };
   }
 
-  let calls = 0;
-  if (sgPlan) calls += await applySg(config, sgPlan, deps);
-  for (const p of plPlans) calls += await applyPl(config, p.id, p.plan, deps);
-  for (const p of wafPlans) calls += await applyWaf(target as WafIpSetTargetConfig, p.set, p.plan, p.lockToken, deps);
+  const counter: CallCounter = { calls: 0 };
+  try {
+    if (sgPlan) await applySg(config, sgPlan, deps, counter);
+    for (const p of plPlans) await applyPl(config, p.id, p.version, p.plan, deps, counter);
+    for (const p of wafPlans) await applyWaf(target as WafIpSetTargetConfig, p.set, p.plan, p.lockToken, p.description, deps, counter);
+  } catch (err) {
+    // Adds run before removes, so a sync cut short leaves ingress at least as wide as either version.
+    await record(config, deps, {
+      ...base, status: 'FAILED', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), added, removed, mutatingCallsBeforeFailure: counter.calls,
+    });
+    throw err;
+  }
+  const calls = counter.calls;
 
   const status: SyncStatus = expectedCalls === 0 ? 'NO_CHANGE' : 'APPLIED';
   const newState: SyncState = {
-    awsSyncToken: fetched.awsSyncToken ?? state.awsSyncToken,
+    awsSyncToken: [fetched.awsSyncToken, state.awsSyncToken].filter((t): t is string => !!t)
+      .reduce<string | undefined>((max, t) => (max === undefined || isNewerSyncToken(t, max) ? t : max), undefined),
     md5: fetched.md5 ?? state.md5,
     fingerprint,
     appliedAt: deps.now().toISOString(),

@@ -348,11 +348,15 @@ export function planSecurityGroups(input: SecurityGroupPlanInput): SecurityGroup
   const capacityConfig = { ports, maxGroups: groupIds.length, rulesPerGroup, reservedRules: reserved };
   const capacity = checkSecurityGroupCapacity(desired, capacityConfig);
 
+  // An address family that vanished upstream is refused like an empty set: never strip a family whole.
+  const emptiedFamily = (['ipv4', 'ipv6'] as const).find((f) => desired[f].length === 0 && currentRules.some((c) => c.family === f));
   const refusal: PlanRefusal | undefined = desiredRules.length === 0
     ? { code: 'EMPTY_DESIRED', message: 'the desired set is empty; an empty set is never applied' }
-    : !capacity.ok
-      ? { code: 'CAPACITY', message: capacity.message }
-      : checkRemovalGuard(netRemove, currentKeys.size, maxRemovePercent);
+    : emptiedFamily
+      ? { code: 'EMPTY_DESIRED', message: `the desired ${emptiedFamily} set is empty but ${currentRules.filter((c) => c.family === emptiedFamily).length} ${emptiedFamily} rules are owned; refusing to remove a whole address family` }
+      : !capacity.ok
+        ? { code: 'CAPACITY', message: capacity.message }
+        : checkRemovalGuard(netRemove, currentKeys.size, maxRemovePercent);
   if (refusal) {
     const missing = desiredRules.filter((r) => !currentKeys.has(r.key)).length;
     return {

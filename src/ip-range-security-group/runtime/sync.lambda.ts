@@ -4,6 +4,7 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
@@ -33,51 +34,82 @@ export function classifyEvent(event: any): { kind: 'cfn'; event: CfnEvent } | { 
   return { kind: 'sync', request: { trigger: 'manual' } };
 }
 
-/** Handles one event with the given dependencies. Exported for tests. */
-export async function handle(event: any, config: SyncConfig, deps: SyncDeps, put: HttpPut = fetchPut): Promise<SyncOutcome | undefined> {
+/** Answers CloudFormation's status question for the Delete path (undefined when unknown). */
+export type StackStatusReader = (stackId: string) => Promise<string | undefined>;
+
+/**
+ * Handles one event with the given dependencies. Exported for tests.
+ *
+ * CloudFormation: Create syncs and fails the deployment when the sync fails or is refused (the rules
+ * must exist when the stack completes). Update syncs but always answers SUCCESS: a FAILED Update
+ * would be rolled back by running the same failing sync again and leave the stack in
+ * UPDATE_ROLLBACK_FAILED; the failure is logged, counted (SyncFailure) and alarmed instead. Delete
+ * revokes the owned rules only when the whole stack is being deleted (not when the custom resource
+ * alone goes away), and never in dry-run mode.
+ */
+export async function handle(
+  event: any, config: SyncConfig, deps: SyncDeps, put: HttpPut = fetchPut, stackStatus?: StackStatusReader,
+): Promise<SyncOutcome | undefined> {
   const classified = classifyEvent(event);
   if (classified.kind === 'sync') return runSync(config, classified.request, deps);
 
   const cfn = classified.event;
   const physicalResourceId = cfn.PhysicalResourceId ?? `ip-range-sync-${config.syncId}`;
-  try {
-    if (cfn.RequestType === 'Delete') {
-      // Revoke the rules this sync owns so the groups can be deleted. A failure here must not block
-      // the stack deletion: the groups go with their rules anyway. It is logged.
-      try {
+  const respond = (status: 'SUCCESS' | 'FAILED', reason?: string, data?: Record<string, string>) =>
+    sendCfnResponse(buildCfnResponse(cfn, { status, physicalResourceId, reason, data }), cfn.ResponseURL, put);
+
+  if (cfn.RequestType === 'Delete') {
+    try {
+      const status = stackStatus ? await stackStatus(cfn.StackId) : undefined;
+      if (config.dryRun) {
+        deps.log.info('dry run: owned rules are left in place on delete');
+      } else if (status === 'DELETE_IN_PROGRESS') {
         const calls = await revokeOwnedRules(config, deps);
         deps.log.info('stack deletion: owned rules revoked', { calls });
-      } catch (err) {
-        deps.log.error('stack deletion: revoking owned rules failed; the groups are deleted with their rules', { error: String(err) });
+      } else {
+        deps.log.info('custom resource removed but the stack stays; owned rules are kept', { stackStatus: status });
       }
-      await sendCfnResponse(buildCfnResponse(cfn, { status: 'SUCCESS', physicalResourceId }), cfn.ResponseURL, put);
-      return undefined;
+    } catch (err) {
+      // The groups are deleted with their rules anyway: never block the stack deletion.
+      deps.log.error('stack deletion: revoking owned rules failed; the groups go with their rules', { error: String(err) });
     }
+    await respond('SUCCESS');
+    return undefined;
+  }
+
+  try {
     const outcome = await runSync(config, { trigger: 'deployment' }, deps);
-    await sendCfnResponse(buildCfnResponse(cfn, {
-      status: 'SUCCESS',
-      physicalResourceId,
-      data: { Status: outcome.status, DesiredIpv4: String(outcome.desired.ipv4), DesiredIpv6: String(outcome.desired.ipv6) },
-    }), cfn.ResponseURL, put);
+    const data = { Status: outcome.status, DesiredIpv4: String(outcome.desired.ipv4), DesiredIpv6: String(outcome.desired.ipv6) };
+    if (outcome.status === 'REFUSED' && cfn.RequestType === 'Create') {
+      await respond('FAILED', `sync refused (${outcome.refusal!.code}): ${outcome.refusal!.message}`, data);
+    } else {
+      await respond('SUCCESS', outcome.refusal ? `sync refused (${outcome.refusal.code}): ${outcome.refusal.message}` : undefined, data);
+    }
     return outcome;
   } catch (err) {
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    deps.log.error('initial sync failed', { error: reason });
-    await sendCfnResponse(buildCfnResponse(cfn, { status: 'FAILED', physicalResourceId, reason }), cfn.ResponseURL, put);
+    deps.log.error(`sync during ${cfn.RequestType} failed`, { error: reason });
+    deps.metrics.count('SyncFailure', 1);
+    await respond(cfn.RequestType === 'Create' ? 'FAILED' : 'SUCCESS', reason, { Status: 'FAILED' });
     return undefined;
   }
 }
 
-let cached: { config: SyncConfig; deps: SyncDeps; metrics: Metrics } | undefined;
+let cached: { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackStatus: StackStatusReader } | undefined;
 
-function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics } {
+function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackStatus: StackStatusReader } {
   if (cached) return cached;
   const config = parseSyncConfig(process.env);
   const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'ip-range-sync', defaultDimensions: { SyncId: config.syncId } });
   const clientConfig = { maxAttempts: 2 };
+  const cloudformation = new CloudFormationClient(clientConfig);
   cached = {
     config,
     metrics,
+    stackStatus: async (stackId) => {
+      const res = await cloudformation.send(new DescribeStacksCommand({ StackName: stackId }));
+      return res.Stacks?.[0]?.StackStatus;
+    },
     deps: {
       ec2: new EC2Client(clientConfig),
       waf: new WAFV2Client({ ...clientConfig, region: config.target.kind === 'wafIpSet' && config.target.scope === 'CLOUDFRONT' ? 'us-east-1' : undefined }),
@@ -100,10 +132,18 @@ function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics } {
 }
 
 export async function handler(event: unknown): Promise<unknown> {
-  const { config, deps, metrics } = init();
+  const { config, deps, metrics, stackStatus } = init();
   try {
-    const outcome = await handle(event, config, deps);
-    return outcome ? { status: outcome.status, added: outcome.added.length, removed: outcome.removed.length, mutatingCalls: outcome.mutatingCalls } : { status: 'OK' };
+    const outcome = await handle(event, config, deps, fetchPut, stackStatus);
+    return outcome
+      ? {
+        status: outcome.status,
+        added: outcome.added.length,
+        removed: outcome.removed.length,
+        mutatingCalls: outcome.mutatingCalls,
+        refusal: outcome.refusal,
+      }
+      : { status: 'OK' };
   } catch (err) {
     metrics.addMetric('SyncFailure', MetricUnit.Count, 1);
     logger.error('sync failed; nothing was changed beyond what is recorded', { error: err instanceof Error ? { name: err.name, message: err.message } : String(err) });

@@ -101,6 +101,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-wafv2',
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/lib-dynamodb',
+    '@aws-sdk/client-sfn',
+    '@aws-sdk/client-bedrock-runtime',
+    '@aws-sdk/client-secrets-manager',
+    '@aws-sdk/client-sns',
+    '@aws-sdk/client-eventbridge',
     // cidr-tools 12+/13 need Node 22 and ip-bigint versions the registry lacks; 11.3 runs on Node 18+.
     'cidr-tools@11.3.2',
   ],
@@ -148,7 +153,13 @@ project.npmignore?.exclude('/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.o
 for (const task of project.tasks.all) {
   if (!task.name.startsWith('bundle:') || task.name.endsWith(':watch')) continue;
   task.steps.forEach((step, i) => {
-    if (step.execArgs?.[0] === 'esbuild') task.updateStep(i, { ...step, execArgs: [...step.execArgs, '--minify', '--keep-names'] });
+    if (step.execArgs?.[0] !== 'esbuild') return;
+    // The reasoner needs a Bedrock Runtime client that knows Converse `outputConfig` (structured
+    // output, 2026); the Lambda runtime's bundled SDK may be older, so that handler bundles its SDK.
+    const args = task.name.includes('agent-workflow/runtime/reasoner.lambda')
+      ? step.execArgs.filter((a) => a !== '--external:@aws-sdk/*')
+      : step.execArgs;
+    task.updateStep(i, { ...step, execArgs: [...args, '--minify', '--keep-names'] });
   });
 }
 

@@ -1,2 +1,3 @@
 export * from './guardrails';
 export * from './ip-range-security-group';
+export * from './agent-workflow';

@@ -18,7 +18,7 @@ export type TaskHandler = (input: any) => any | Promise<any>;
 export interface LocalRunOptions {
   /** Stub for each Task state, by state name. A stub that throws an Error whose `name` is set raises that ASL error. */
   readonly tasks?: Record<string, TaskHandler>;
-  /** Context object (e.g. `{ Task: { Token: 'tok' }, Execution: { Id: '...' } }`). */
+  /** Context object (e.g. `{ Task: { Token: 'tok' } }`), merged over a default `Execution`, `State` and `StateMachine`. */
   readonly context?: Record<string, unknown>;
   /** Milliseconds to wait in Wait states, by name (default 0 for every Wait state). */
   readonly waitMs?: Record<string, number>;
@@ -118,7 +118,7 @@ export async function runLocal(definition: any, input: any, options: LocalRunOpt
   }
   const execution = machine.run(input, {
     overrides: { taskResourceLocalHandlers: tasks, waitTimeOverrides, retryIntervalOverrides },
-    context: options.context as any,
+    context: { ...defaultContext(), ...options.context } as any,
   });
 
   const path: string[] = [];
@@ -165,6 +165,19 @@ export async function runLocal(definition: any, input: any, options: LocalRunOpt
     maxPayloadState = '(execution output)';
   }
   return { status, output, error, cause, path, transitions: path.length, retries, maxPayloadBytes, maxPayloadState };
+}
+
+/**
+ * The context object fields the interpreter does not fill itself: the execution, and a fixed
+ * `State.EnteredTime` (every state "enters" at the execution start time locally).
+ */
+function defaultContext(): Record<string, unknown> {
+  const start = '2026-01-01T00:00:00.000Z';
+  return {
+    Execution: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:execution:local:local-run`, Name: 'local-run', StartTime: start },
+    State: { EnteredTime: start, Name: 'local', RetryCount: 0 },
+    StateMachine: { Id: `arn:aws:states:${FAKE_REGION}:${FAKE_ACCOUNT}:stateMachine:local`, Name: 'local' },
+  };
 }
 
 function collectStateNames(definition: any, into = new Map<string, string>()): Map<string, string> {

@@ -1,1 +1,246 @@
-export const handler = async (): Promise<void> => { throw new Error('not implemented'); };
+/**
+ * Lambda task "Validate Input": checks the execution input (WorkflowRequest) and the object it
+ * names, and returns a ValidationResult with every field present.
+ *
+ * Invalid input (bad request shape, wrong bucket/prefix, missing object, too large, wrong content
+ * type, content not matching its type) is an answer, not an error: {valid:false, reason}. Errors
+ * that say nothing about the input (AccessDenied/Forbidden, throttling, 5xx, a changed object) are
+ * rethrown so the state machine retries them or records a failure.
+ *
+ * Note: without s3:ListBucket on the bucket, S3 answers a missing object with 403, not 404; that
+ * is rethrown (a failure), not reported as 'object not found'.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { GetObjectCommand, HeadObjectCommand, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { ValidateInputEvent, ValidationResult, ValidationRules } from './contracts';
+import { isCheckedContentType, MAGIC_BYTES_LENGTH, magicMatches, normalizeContentType } from './magic-bytes';
+
+const logger = new Logger({ serviceName: 'agent-workflow-validator' });
+const s3 = new S3Client({});
+
+/** The logging the handler needs: Powertools' Logger (a test passes a recorder). */
+export type ValidatorLog = Pick<Logger, 'info' | 'warn'>;
+
+export interface ValidatorDeps {
+  readonly s3: S3Client;
+  readonly log?: ValidatorLog;
+}
+
+/** S3's limit on key length, in UTF-8 bytes. */
+export const MAX_KEY_BYTES = 1024;
+/** Metadata limits (see ValidationResult.metadata). */
+export const MAX_METADATA_KEYS = 20;
+export const MAX_METADATA_VALUE_LENGTH = 256;
+/** actorId / sessionId limit; they become part of the memory scope key. */
+export const MAX_SCOPE_ID_LENGTH = 128;
+
+/** S3 errors that mean "this object (version) does not exist": invalid input, not a failure. */
+const NOT_FOUND_ERRORS = new Set(['NotFound', 'NoSuchKey', 'NoSuchVersion']);
+
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+interface Request {
+  readonly bucket: string;
+  readonly key: string;
+  readonly versionId: string | null;
+  readonly actorId: string | null;
+  readonly sessionId: string | null;
+}
+
+class InvalidInput extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function emptyResult(reason: string, bucket: string, key: string, versionId: string | null): ValidationResult {
+  return {
+    valid: false,
+    reason,
+    bucket,
+    key,
+    versionId,
+    size: 0,
+    contentType: '',
+    etag: '',
+    actorId: '',
+    sessionId: '',
+    memoryScope: '',
+    metadata: {},
+  };
+}
+
+/** The rules come from the state-machine definition: a bad rule is a construct bug, so it throws. */
+function checkRules(rules: unknown): ValidationRules {
+  if (!isRecord(rules)) throw new Error('ValidateInputEvent.rules is missing');
+  const { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix } = rules;
+  if (typeof maxSizeBytes !== 'number' || !(maxSizeBytes >= 0)) throw new Error('rules.maxSizeBytes must be a non-negative number');
+  if (!Array.isArray(contentTypes) || !contentTypes.every((c) => typeof c === 'string')) throw new Error('rules.contentTypes must be a string array');
+  if (typeof checkMagicBytes !== 'boolean') throw new Error('rules.checkMagicBytes must be a boolean');
+  if (typeof bucket !== 'string') throw new Error('rules.bucket must be a string');
+  if (typeof prefix !== 'string') throw new Error('rules.prefix must be a string');
+  return { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix };
+}
+
+function optionalString(request: Record<string, unknown>, field: string): string | null {
+  const value = request[field];
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'string') throw new InvalidInput(`request.${field} must be a string or null`);
+  return value;
+}
+
+/** Memory-scope ids: '#' would let one actor's scope collide with another's (`actor#a#session#b`). */
+function checkScopeId(value: string, name: string): void {
+  if (value.length > MAX_SCOPE_ID_LENGTH || value.includes('#') || /[\u0000-\u001f\u007f]/.test(value)) {
+    throw new InvalidInput(`${name} must be at most ${MAX_SCOPE_ID_LENGTH} characters, without '#' or control characters`);
+  }
+}
+
+/** Checks the request shape. Extra fields are ignored. Throws InvalidInput. */
+export function parseRequest(request: unknown): Request {
+  if (!isRecord(request)) throw new InvalidInput('request must be a JSON object');
+  const { bucket, key } = request;
+  if (typeof bucket !== 'string' || bucket === '') throw new InvalidInput('request.bucket must be a non-empty string');
+  if (typeof key !== 'string' || key === '') throw new InvalidInput('request.key must be a non-empty string');
+  if (!BUCKET_NAME.test(bucket)) throw new InvalidInput('request.bucket is not a valid S3 bucket name');
+  const keyBytes = Buffer.byteLength(key, 'utf8');
+  if (keyBytes > MAX_KEY_BYTES) throw new InvalidInput(`request.key is ${keyBytes} bytes, above the ${MAX_KEY_BYTES}-byte S3 limit`);
+  const versionId = optionalString(request, 'versionId');
+  const actorId = optionalString(request, 'actorId');
+  const sessionId = optionalString(request, 'sessionId');
+  return { bucket, key, versionId: versionId === '' ? null : versionId, actorId, sessionId };
+}
+
+const compare = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * S3 user metadata, normalized: keys lower-cased with every char outside [a-z0-9_] replaced by '_'
+ * (when two keys normalize alike, a key already in normal form wins, else the one sorting first);
+ * at most 20 keys (the first 20 in sorted order); values cut to 256 characters.
+ */
+export function normalizeMetadata(metadata: Record<string, string | undefined> | undefined): Record<string, string> {
+  const entries = Object.entries(metadata ?? {})
+    .filter((e): e is [string, string] => typeof e[1] === 'string')
+    .map(([k, v]) => [k.toLowerCase().replace(/[^a-z0-9_]/g, '_'), k, v] as const)
+    .sort((a, b) => compare(a[0], b[0]) || compare(Number(a[1] !== a[0]), Number(b[1] !== b[0])) || compare(a[1], b[1]));
+  // A Map, then fromEntries: a key such as "__proto__" stays an ordinary own property.
+  const out = new Map<string, string>();
+  for (const [key, , value] of entries) {
+    if (out.has(key)) continue;
+    if (out.size === MAX_METADATA_KEYS) break;
+    const chars = Array.from(value);
+    out.set(key, chars.length > MAX_METADATA_VALUE_LENGTH ? chars.slice(0, MAX_METADATA_VALUE_LENGTH).join('') : value);
+  }
+  return Object.fromEntries(out);
+}
+
+/** `actor#<actorId>#session#<sessionId>`, `actor#<actorId>`, or '' when no actor is known. */
+export function memoryScopeFor(actorId: string, sessionId: string): string {
+  if (actorId === '') return '';
+  return sessionId === '' ? `actor#${actorId}` : `actor#${actorId}#session#${sessionId}`;
+}
+
+function errorName(err: unknown): string {
+  return isRecord(err) && typeof err.name === 'string' ? err.name : '';
+}
+
+async function headObject(deps: ValidatorDeps, req: Request): Promise<HeadObjectCommandOutput> {
+  try {
+    return await deps.s3.send(new HeadObjectCommand({ Bucket: req.bucket, Key: req.key, VersionId: req.versionId ?? undefined }));
+  } catch (err) {
+    const name = errorName(err);
+    if (NOT_FOUND_ERRORS.has(name)) throw new InvalidInput('object not found');
+    // A version id naming a delete marker (405), or a malformed version id (400, no body on HEAD).
+    if (req.versionId !== null && name === 'MethodNotAllowed') throw new InvalidInput('object not found (the version is a delete marker)');
+    if (req.versionId !== null && (name === 'BadRequest' || name === 'InvalidArgument')) throw new InvalidInput('invalid version id');
+    throw err;
+  }
+}
+
+async function leadingBytes(deps: ValidatorDeps, req: Request, versionId: string | null, etag: string): Promise<Uint8Array> {
+  const res = await deps.s3.send(new GetObjectCommand({
+    Bucket: req.bucket,
+    Key: req.key,
+    VersionId: versionId ?? undefined,
+    // The same object HeadObject described: a concurrent overwrite fails (412) and is retried.
+    IfMatch: etag === '' ? undefined : etag,
+    Range: `bytes=0-${MAGIC_BYTES_LENGTH - 1}`,
+  }));
+  if (!res.Body) return new Uint8Array();
+  const bytes = await res.Body.transformToByteArray();
+  return bytes.subarray(0, MAGIC_BYTES_LENGTH);
+}
+
+async function validate(event: ValidateInputEvent, rules: ValidationRules, deps: ValidatorDeps): Promise<ValidationResult> {
+  const req = parseRequest(event.request);
+  if (rules.bucket !== '' && req.bucket !== rules.bucket) throw new InvalidInput(`bucket "${req.bucket}" is not the input bucket`);
+  if (rules.prefix !== '' && !req.key.startsWith(rules.prefix)) throw new InvalidInput(`key is not under the prefix "${rules.prefix}"`);
+  if (req.key.split('/').some((s) => s === '.' || s === '..')) {
+    // Literal for S3, but tools that normalise paths would read another object: refuse the ambiguity.
+    throw new InvalidInput("key has a '.' or '..' path segment");
+  }
+
+  const head = await headObject(deps, req);
+  const size = head.ContentLength ?? 0;
+  if (size > rules.maxSizeBytes) throw new InvalidInput(`object is ${size} bytes, above the limit of ${rules.maxSizeBytes} bytes`);
+  const contentType = normalizeContentType(head.ContentType);
+  const allowed = rules.contentTypes.map((c) => normalizeContentType(c));
+  if (allowed.length > 0 && !allowed.includes(contentType)) {
+    throw new InvalidInput(`content type "${contentType}" is not allowed (allowed: ${allowed.join(', ')})`);
+  }
+  const versionId = req.versionId ?? head.VersionId ?? null;
+  const etag = head.ETag ?? '';
+  // Only the types magic-bytes.ts knows are checked (no GET for text/csv, video/mp4, ...).
+  if (rules.checkMagicBytes && isCheckedContentType(contentType)) {
+    const bytes = size === 0 ? new Uint8Array() : await leadingBytes(deps, req, versionId, etag);
+    if (!magicMatches(contentType, bytes)) throw new InvalidInput(`content does not match the declared content type "${contentType}"`);
+  }
+
+  const metadata = normalizeMetadata(head.Metadata);
+  const actorId = req.actorId ?? metadata.actor_id ?? '';
+  const sessionId = req.sessionId ?? metadata.session_id ?? '';
+  checkScopeId(actorId, 'actorId');
+  checkScopeId(sessionId, 'sessionId');
+  return {
+    valid: true,
+    reason: '',
+    bucket: req.bucket,
+    key: req.key,
+    versionId,
+    size,
+    contentType,
+    etag,
+    actorId,
+    sessionId,
+    memoryScope: memoryScopeFor(actorId, sessionId),
+    metadata,
+  };
+}
+
+export async function handle(event: ValidateInputEvent, deps: ValidatorDeps): Promise<ValidationResult> {
+  const log = deps.log ?? logger;
+  const rules = checkRules(event?.rules);
+  try {
+    const result = await validate(event, rules, deps);
+    log.info('Input valid', { bucket: result.bucket, key: result.key, versionId: result.versionId, size: result.size, contentType: result.contentType });
+    return result;
+  } catch (err) {
+    if (!(err instanceof InvalidInput)) throw err;
+    const request = isRecord(event.request) ? event.request : {};
+    // Echo what the request named, unless it is not a plausible S3 name (keeps the result small).
+    const known = (value: unknown, maxBytes: number): string =>
+      (typeof value === 'string' && Buffer.byteLength(value, 'utf8') <= maxBytes ? value : '');
+    const versionId = known(request.versionId, MAX_KEY_BYTES) || null;
+    const result = emptyResult(err.reason, known(request.bucket, 63), known(request.key, MAX_KEY_BYTES), versionId);
+    log.warn('Invalid input', { reason: result.reason, bucket: result.bucket, key: result.key, versionId: result.versionId });
+    return result;
+  }
+}
+
+export async function handler(event: ValidateInputEvent): Promise<ValidationResult> {
+  return handle(event, { s3, log: logger });
+}

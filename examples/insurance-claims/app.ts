@@ -1,0 +1,127 @@
+/**
+ * Example: the insurance-claim processor of "Stop Building Chatbots: The Case for
+ * Infrastructure-Driven AI Agents", end to end.
+ *
+ * A photo of car damage uploaded under `claims/` (with S3 metadata `policy-id`, `actor-id`) starts an
+ * execution: the image is validated (JPEG/PNG, at most 5 MiB, magic bytes), Amazon Nova Pro reads it
+ * from S3 and answers {damage_type, estimated_cost, severity_score, confidence_score, summary}, the
+ * customer's policy limits are read from DynamoDB, and a Choice decides: auto-approve, or pause for an
+ * adjuster (SNS e-mail with signed approve/reject links; escalation to team leads after 2 days).
+ * Everything is recorded in the audit table.
+ */
+import { App, AppProps, CfnOutput, CfnParameter, Duration, RemovalPolicy, Size, Stack, StackProps, Validations } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import {
+  AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition,
+  DynamoProjection, HumanApproval, InputValidation, StepFunctionsAgentWorkflow,
+} from '../../src';
+import { exampleContext, exampleEnv } from '../shared/example-env';
+
+/** The structured answer the model must give. */
+export const CLAIM_SCHEMA = {
+  type: 'object',
+  properties: {
+    damage_type: { type: 'string', enum: ['scratch', 'dent', 'broken_glass', 'structural', 'total_loss', 'none', 'unclear'] },
+    estimated_cost: { type: 'number', minimum: 0, maximum: 1000000 },
+    severity_score: { type: 'integer', minimum: 1, maximum: 5 },
+    confidence_score: { type: 'number', minimum: 0, maximum: 1 },
+    summary: { type: 'string', maxLength: 2000 },
+    damaged_parts: { type: 'array', items: { type: 'string' }, maxItems: 50 },
+  },
+  required: ['damage_type', 'estimated_cost', 'severity_score', 'confidence_score'],
+  additionalProperties: false,
+};
+
+export class InsuranceClaimsStack extends Stack {
+  public readonly workflow: StepFunctionsAgentWorkflow;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    const adjusterEmail = new CfnParameter(this, 'AdjusterEmail', { type: 'String', description: 'E-mail address of the claims adjusters', default: 'adjusters@example.com' });
+
+    const key = new kms.Key(this, 'ClaimsKey', { enableKeyRotation: true, description: 'Claims data encryption' });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+
+    const accessLogs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      removalPolicy: RemovalPolicy.RETAIN, lifecycleRules: [{ expiration: Duration.days(365) }],
+    });
+    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This bucket receives the server access logs of the claims bucket; logging it into itself would loop.' });
+    const claims = new s3.Bucket(this, 'ClaimUploads', {
+      encryption: s3.BucketEncryption.KMS, encryptionKey: key, bucketKeyEnabled: true, enforceSSL: true, versioned: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, removalPolicy: RemovalPolicy.RETAIN, serverAccessLogsBucket: accessLogs,
+    });
+
+    const policies = new dynamodb.Table(this, 'Policies', {
+      partitionKey: { name: 'policyId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED, encryptionKey: key,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
+
+    const adjusters = new sns.Topic(this, 'Adjusters', { masterKey: key, enforceSSL: true });
+    adjusters.addSubscription(new subscriptions.EmailSubscription(adjusterEmail.valueAsString));
+    const teamLeads = new sns.Topic(this, 'TeamLeads', { masterKey: key, enforceSSL: true });
+    const alarms = new sns.Topic(this, 'Alarms', { masterKey: key, enforceSSL: true });
+
+    this.workflow = new StepFunctionsAgentWorkflow(this, 'Claims', {
+      workflowName: 'insurance-claims',
+      trigger: AgentTrigger.s3ObjectCreated(claims, { prefix: 'claims/' }),
+      validation: InputValidation.s3Object({ maxSize: Size.mebibytes(5), contentTypes: ['image/jpeg', 'image/png'] }),
+      reasoning: AgentReasoning.bedrockConverse({
+        modelId: 'us.amazon.nova-pro-v1:0',
+        systemPrompt: 'You are a motor-insurance claims assessor. Assess only what the photo shows. Never invent damage.',
+        prompt: 'Assess the vehicle damage in the attached photo (claim {{key}}, policy {{metadata.policy_id}}). '
+          + 'Estimate the repair cost in USD, a severity score 1-5 and your confidence 0-1.',
+        outputSchema: CLAIM_SCHEMA,
+        maxTokens: 1500,
+        temperature: 0,
+      }),
+      tools: [
+        AgentTool.dynamoDbGetItem('policy', policies, {
+          key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
+          attributes: {
+            autoApproveLimit: DynamoProjection.number('autoApproveLimit'),
+            coverageLimit: DynamoProjection.number('coverageLimit'),
+            status: DynamoProjection.string('status'),
+          },
+        }),
+      ],
+      approval: ApprovalPolicy.when([
+        DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'autoApproveLimit')),
+        DecisionCondition.lessThan(AgentField.output('confidence_score'), 0.8),
+        DecisionCondition.greaterThanOrEqual(AgentField.output('severity_score'), 4),
+      ], HumanApproval.notify(adjusters, { timeout: Duration.days(2), onTimeout: ApprovalTimeout.escalate(teamLeads, Duration.days(1)) }), {
+        rejectWhen: [
+          DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'coverageLimit')),
+          DecisionCondition.stringEquals(AgentField.tool('policy', 'status'), 'LAPSED'),
+        ],
+      }),
+      checkpoint: ContextCheckpoint.enabled({ summarizerModelId: 'us.amazon.nova-micro-v1:0', ttl: Duration.days(30) }),
+      encryptionKey: key,
+      alarmTopic: alarms,
+    });
+
+    new CfnOutput(this, 'UploadBucket', { value: claims.bucketName });
+    new CfnOutput(this, 'ApprovalUrl', { value: this.workflow.approvalUrl! });
+    new CfnOutput(this, 'StateMachineArn', { value: this.workflow.stateMachine.stateMachineArn });
+  }
+}
+
+export function createApp(props?: AppProps): App {
+  const app = new App({ ...props, context: { ...exampleContext(), ...props?.context } });
+  new InsuranceClaimsStack(app, 'InsuranceClaims', { env: exampleEnv() });
+  return app;
+}
+
+if (require.main === module) {
+  createApp().synth();
+}

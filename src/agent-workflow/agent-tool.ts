@@ -1,0 +1,217 @@
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+
+/** How one DynamoDB attribute becomes a field of the tool result. */
+export class DynamoProjection {
+  /** A number attribute (N), as a JSON number. */
+  public static number(attribute: string): DynamoProjection {
+    return new DynamoProjection(attribute, 'N');
+  }
+  /** A string attribute (S). */
+  public static string(attribute: string): DynamoProjection {
+    return new DynamoProjection(attribute, 'S');
+  }
+  /** A boolean attribute (BOOL). */
+  public static boolean(attribute: string): DynamoProjection {
+    return new DynamoProjection(attribute, 'BOOL');
+  }
+  private constructor(
+    /** The attribute name. */
+    public readonly attribute: string,
+    /** @internal */ public readonly _type: 'N' | 'S' | 'BOOL',
+  ) {}
+}
+
+/** Options of a DynamoDB GetItem tool. */
+export interface DynamoDbGetItemToolOptions {
+  /** The key; values usually come from the state, e.g. `DynamoAttributeValue.fromString(AgentField.metadata('policy_id').jsonPath)` via `JsonPath.stringAt`. */
+  readonly key: { [name: string]: tasks.DynamoAttributeValue };
+  /** The attributes kept in the result (field name → attribute). Only these reach the state. */
+  readonly attributes: { [field: string]: DynamoProjection };
+  /**
+   * Strongly consistent read.
+   * @default false
+   */
+  readonly consistentRead?: boolean;
+}
+
+/** Options of a DynamoDB Query tool (AWS SDK integration). */
+export interface DynamoDbQueryToolOptions {
+  /** `KeyConditionExpression`, e.g. `customerId = :c`. */
+  readonly keyConditionExpression: string;
+  /** `ExpressionAttributeValues` in DynamoDB JSON; values may be JSONPath (`{ ':c': { 'S.$': '$.validation.metadata.customer_id' } }`). */
+  readonly expressionAttributeValues: { [name: string]: any };
+  /**
+   * Items read at most (they join the state: keep it small).
+   * @default 5
+   */
+  readonly limit?: number;
+  /**
+   * Index to query.
+   * @default - the table
+   */
+  readonly indexName?: string;
+}
+
+/** Options of a Lambda tool. */
+export interface LambdaToolOptions {
+  /**
+   * The payload.
+   * @default - `{ validation, reasoning }` from the state (keys and scalar fields only)
+   */
+  readonly payload?: sfn.TaskInput;
+}
+
+/** Options of an HTTP tool (Step Functions HTTP task). */
+export interface HttpToolOptions {
+  /** The EventBridge connection that authorizes the call. */
+  readonly connection: events.IConnection;
+  /** API root, e.g. `https://api.example.com`. */
+  readonly apiRoot: string;
+  /** Path, e.g. `/fraud-score`. */
+  readonly path: string;
+  /**
+   * HTTP method.
+   * @default 'POST'
+   */
+  readonly method?: string;
+  /**
+   * The request body.
+   * @default - `{ validation, reasoning }` from the state (keys and scalar fields only)
+   */
+  readonly body?: sfn.TaskInput;
+  /**
+   * JSONPath into the response body of the part kept in the state.
+   * @default '$.ResponseBody'
+   */
+  readonly select?: string;
+}
+
+/** @internal What a tool builds. */
+export interface BoundTool {
+  readonly state: sfn.TaskStateBase;
+}
+
+/** A tool or enrichment step whose (small, projected) result joins the context under `$.tools.<name>`. */
+export abstract class AgentTool {
+  /** DynamoDB GetItem (native integration); only the projected attributes reach the state. */
+  public static dynamoDbGetItem(name: string, table: dynamodb.ITable, options: DynamoDbGetItemToolOptions): AgentTool {
+    return new GetItemTool(name, table, options);
+  }
+
+  /** DynamoDB Query (AWS SDK integration); `Items` (at most `limit`) and `Count` reach the state. */
+  public static dynamoDbQuery(name: string, table: dynamodb.ITable, options: DynamoDbQueryToolOptions): AgentTool {
+    return new QueryTool(name, table, options);
+  }
+
+  /** A Lambda function; its (small) returned payload reaches the state. */
+  public static lambda(name: string, fn: lambda.IFunction, options: LambdaToolOptions = {}): AgentTool {
+    return new LambdaTool(name, fn, options);
+  }
+
+  /** An HTTPS API through the Step Functions HTTP task (EventBridge connection for auth). */
+  public static http(name: string, options: HttpToolOptions): AgentTool {
+    return new HttpTool(name, options);
+  }
+
+  protected constructor(
+    /** The tool name (`$.tools.<name>` in the state). */
+    public readonly name: string,
+  ) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
+      throw new Error(`AgentTool: name '${name}' must be letters, digits and _ (at most 64, not starting with a digit)`);
+    }
+  }
+
+  /** @internal */
+  public abstract _bind(scope: Construct, id: string): BoundTool;
+}
+
+const DEFAULT_TOOL_PAYLOAD = { 'validation.$': '$.validation', 'reasoning.$': '$.reasoning' };
+
+class GetItemTool extends AgentTool {
+  constructor(name: string, private readonly table: dynamodb.ITable, private readonly options: DynamoDbGetItemToolOptions) {
+    super(name);
+    if (Object.keys(options.attributes).length === 0) throw new Error(`AgentTool ${name}: attributes must name at least one attribute`);
+  }
+  public _bind(scope: Construct, id: string): BoundTool {
+    const selector: Record<string, any> = {};
+    for (const [field, p] of Object.entries(this.options.attributes)) {
+      const at = `$.Item.${p.attribute}.${p._type}`;
+      // numbers arrive as strings in DynamoDB JSON: parse them so a Choice can compare them
+      selector[field] = p._type === 'N' ? sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt(at)) : sfn.JsonPath.stringAt(at);
+    }
+    const state = tasks.DynamoGetItem.jsonPath(scope, id, {
+      table: this.table,
+      key: this.options.key,
+      consistentRead: this.options.consistentRead ?? false,
+      projectionExpression: undefined,
+      resultSelector: selector,
+    });
+    return { state };
+  }
+}
+
+class QueryTool extends AgentTool {
+  constructor(name: string, private readonly table: dynamodb.ITable, private readonly options: DynamoDbQueryToolOptions) {
+    super(name);
+    const limit = options.limit ?? 5;
+    if (limit < 1 || limit > 50) throw new Error(`AgentTool ${name}: limit must be 1..50, got ${limit}`);
+  }
+  public _bind(scope: Construct, id: string): BoundTool {
+    const state = tasks.CallAwsService.jsonPath(scope, id, {
+      service: 'dynamodb',
+      action: 'query',
+      parameters: {
+        TableName: this.table.tableName,
+        KeyConditionExpression: this.options.keyConditionExpression,
+        ExpressionAttributeValues: this.options.expressionAttributeValues,
+        Limit: this.options.limit ?? 5,
+        ...(this.options.indexName ? { IndexName: this.options.indexName } : {}),
+      },
+      iamResources: [this.table.tableArn, ...(this.options.indexName ? [`${this.table.tableArn}/index/${this.options.indexName}`] : [])],
+      resultSelector: { 'items.$': '$.Items', 'count.$': '$.Count' },
+      additionalIamStatements: this.table.encryptionKey
+        ? [new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.table.encryptionKey.keyArn] })]
+        : undefined,
+    });
+    return { state };
+  }
+}
+
+class LambdaTool extends AgentTool {
+  constructor(name: string, private readonly fn: lambda.IFunction, private readonly options: LambdaToolOptions) {
+    super(name);
+  }
+  public _bind(scope: Construct, id: string): BoundTool {
+    const state = tasks.LambdaInvoke.jsonPath(scope, id, {
+      lambdaFunction: this.fn,
+      payload: this.options.payload ?? sfn.TaskInput.fromObject(DEFAULT_TOOL_PAYLOAD),
+      payloadResponseOnly: true,
+    });
+    return { state };
+  }
+}
+
+class HttpTool extends AgentTool {
+  constructor(name: string, private readonly options: HttpToolOptions) {
+    super(name);
+    if (!options.apiRoot.startsWith('https://')) throw new Error(`AgentTool ${name}: apiRoot must be an https:// URL, got '${options.apiRoot}'`);
+  }
+  public _bind(scope: Construct, id: string): BoundTool {
+    const state = tasks.HttpInvoke.jsonPath(scope, id, {
+      apiRoot: this.options.apiRoot,
+      apiEndpoint: sfn.TaskInput.fromText(this.options.path),
+      method: sfn.TaskInput.fromText(this.options.method ?? 'POST'),
+      connection: this.options.connection,
+      body: this.options.body ?? sfn.TaskInput.fromObject(DEFAULT_TOOL_PAYLOAD),
+      resultSelector: { 'value.$': this.options.select ?? '$.ResponseBody' },
+    });
+    return { state };
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * In-memory AWS for the agent workflow's local simulation and tests: S3 objects, DynamoDB tables
+ * (document client, with the small expression subset the handlers use), SNS, EventBridge, Step
+ * Functions task responses and Bedrock Converse, each behind a real SDK v3 client instance whose
+ * `send` is intercepted by aws-sdk-client-mock. Stateful, so the handlers see their own writes.
+ */
+import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+
+export interface FakeObject {
+  body: Buffer;
+  contentType: string;
+  metadata: Record<string, string>;
+  versionId?: string;
+}
+
+export type TaskResponse =
+  | { kind: 'success'; token: string; output: string }
+  | { kind: 'failure'; token: string; error: string; cause: string }
+  | { kind: 'heartbeat'; token: string };
+
+function awsError(name: string, message = name, status = 400): Error {
+  const err = new Error(message) as Error & { $metadata: unknown; $fault: string };
+  err.name = name;
+  err.$metadata = { httpStatusCode: status };
+  err.$fault = status >= 500 ? 'server' : 'client';
+  return err;
+}
+
+/** Evaluates the condition subset the handlers use: `a = :v`, `a > :v`, `a < :v`, attribute_(not_)exists(a), joined by AND. */
+function evalCondition(expr: string | undefined, item: Record<string, any> | undefined, names: Record<string, string> = {}, values: Record<string, any> = {}): boolean {
+  if (!expr) return true;
+  const name = (n: string) => names[n] ?? n;
+  const val = (t: string) => (t.startsWith(':') ? values[t] : item?.[name(t)]);
+  return expr.split(/\s+AND\s+/i).every((part) => {
+    let p = part.trim();
+    if (p.startsWith('(') && p.endsWith(')')) p = p.slice(1, -1).trim();
+    let m = /^attribute_not_exists\((.+)\)$/.exec(p);
+    if (m) return item === undefined || item[name(m[1].trim())] === undefined;
+    m = /^attribute_exists\((.+)\)$/.exec(p);
+    if (m) return item !== undefined && item[name(m[1].trim())] !== undefined;
+    m = /^(\S+)\s*(=|<>|>=|<=|>|<)\s*(\S+)$/.exec(p);
+    if (!m) throw new Error(`fake DynamoDB: unsupported condition '${p}'`);
+    if (!item) return false;
+    const [a, b] = [val(m[1]), val(m[3])];
+    switch (m[2]) {
+      case '=': return a === b;
+      case '<>': return a !== b;
+      case '>': return a > b;
+      case '<': return a < b;
+      case '>=': return a >= b;
+      default: return a <= b;
+    }
+  });
+}
+
+function applyUpdate(item: Record<string, any>, expr: string, names: Record<string, string> = {}, values: Record<string, any> = {}): void {
+  const name = (n: string) => names[n] ?? n;
+  const m = /^\s*(?:SET\s+(.*?))?\s*(?:REMOVE\s+(.*))?$/i.exec(expr);
+  if (!m) throw new Error(`fake DynamoDB: unsupported update '${expr}'`);
+  for (const assignment of (m[1] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const [lhs, rhs] = assignment.split('=').map((s) => s.trim());
+    item[name(lhs)] = values[rhs];
+  }
+  for (const attr of (m[2] ?? '').split(',').map((s) => s.trim()).filter(Boolean)) delete item[name(attr)];
+}
+
+export class FakeAgentAws {
+  public readonly objects = new Map<string, FakeObject>();
+  /** table name → key string → item */
+  public readonly tables = new Map<string, Map<string, Record<string, any>>>();
+  public readonly keySchema = new Map<string, string[]>();
+  public readonly published: { topicArn: string; subject?: string; message: string }[] = [];
+  public readonly events: { source: string; detailType: string; detail: any }[] = [];
+  public readonly taskResponses: TaskResponse[] = [];
+  public readonly converseCalls: any[] = [];
+  /** Bedrock Converse behaviour (model id → answer); throws to simulate errors. */
+  public converse: (input: any) => any = () => {
+    throw new Error('no Converse behaviour set');
+  };
+  /** Step Functions task-response behaviour: throw to simulate TaskTimedOut, throttling... */
+  public onTaskResponse: (r: TaskResponse) => void = () => undefined;
+
+  public readonly s3 = new S3Client({ region: 'us-east-1' });
+  public readonly ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }), { marshallOptions: { removeUndefinedValues: true } });
+  public readonly sns = new SNSClient({ region: 'us-east-1' });
+  public readonly eventBridge = new EventBridgeClient({ region: 'us-east-1' });
+  public readonly sfn = new SFNClient({ region: 'us-east-1' });
+  public readonly bedrock = new BedrockRuntimeClient({ region: 'us-east-1' });
+
+  constructor() {
+    const s3 = mockClient(this.s3);
+    s3.on(HeadObjectCommand).callsFake((input) => {
+      const o = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (!o || (input.VersionId && o.versionId !== input.VersionId)) throw awsError('NotFound', 'Not Found', 404);
+      return { ContentLength: o.body.length, ContentType: o.contentType, Metadata: o.metadata, ETag: '"etag"', VersionId: o.versionId };
+    });
+    s3.on(GetObjectCommand).callsFake((input) => {
+      const o = this.objects.get(`${input.Bucket}/${input.Key}`);
+      if (!o) throw awsError('NoSuchKey', 'The specified key does not exist.', 404);
+      let body = o.body;
+      const range = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? '');
+      if (range) body = body.subarray(Number(range[1]), Number(range[2]) + 1);
+      return {
+        ContentLength: body.length, ContentType: o.contentType, Metadata: o.metadata, VersionId: o.versionId,
+        Body: { transformToByteArray: async () => new Uint8Array(body), transformToString: async () => body.toString('utf8') } as any,
+      };
+    });
+    s3.on(PutObjectCommand).callsFake((input) => {
+      const body = Buffer.isBuffer(input.Body) ? input.Body : Buffer.from(String(input.Body ?? ''));
+      this.objects.set(`${input.Bucket}/${input.Key}`, { body, contentType: input.ContentType ?? 'application/octet-stream', metadata: input.Metadata ?? {} });
+      return { ETag: '"put"' };
+    });
+
+    const ddb = mockClient(this.ddb);
+    ddb.on(PutCommand).callsFake((input) => {
+      const table = this.table(input.TableName!);
+      const k = this.key(input.TableName!, input.Item!);
+      if (!evalCondition(input.ConditionExpression, table.get(k), input.ExpressionAttributeNames, input.ExpressionAttributeValues)) {
+        throw awsError('ConditionalCheckFailedException', 'The conditional request failed');
+      }
+      table.set(k, structuredClone(input.Item!));
+      return {};
+    });
+    ddb.on(GetCommand).callsFake((input) => {
+      const item = this.table(input.TableName!).get(this.key(input.TableName!, input.Key!));
+      return { Item: item ? structuredClone(item) : undefined };
+    });
+    ddb.on(UpdateCommand).callsFake((input) => {
+      const table = this.table(input.TableName!);
+      const k = this.key(input.TableName!, input.Key!);
+      const existing = table.get(k);
+      if (!evalCondition(input.ConditionExpression, existing, input.ExpressionAttributeNames, input.ExpressionAttributeValues)) {
+        throw awsError('ConditionalCheckFailedException', 'The conditional request failed');
+      }
+      const item = existing ?? { ...input.Key };
+      applyUpdate(item, input.UpdateExpression!, input.ExpressionAttributeNames, input.ExpressionAttributeValues);
+      table.set(k, item);
+      return {};
+    });
+    ddb.on(QueryCommand).callsFake((input) => {
+      const m = /^(\S+)\s*=\s*(\S+)$/.exec(input.KeyConditionExpression ?? '');
+      if (!m) throw new Error(`fake DynamoDB: unsupported key condition '${input.KeyConditionExpression}'`);
+      const attr = input.ExpressionAttributeNames?.[m[1]] ?? m[1];
+      const value = input.ExpressionAttributeValues?.[m[2]];
+      const [, sortKey] = this.keySchema.get(input.TableName!) ?? [];
+      let items = [...this.table(input.TableName!).values()].filter((i) => i[attr] === value);
+      const sortAttr = input.IndexName ? 'createdAt' : sortKey;
+      if (sortAttr) items.sort((a, b) => (a[sortAttr] < b[sortAttr] ? -1 : a[sortAttr] > b[sortAttr] ? 1 : 0));
+      if (input.ScanIndexForward === false) items.reverse();
+      if (input.Limit) items = items.slice(0, input.Limit);
+      return input.Select === 'COUNT' ? { Count: items.length } : { Items: structuredClone(items), Count: items.length };
+    });
+
+    mockClient(this.sns).on(PublishCommand).callsFake((input) => {
+      this.published.push({ topicArn: input.TopicArn!, subject: input.Subject, message: input.Message! });
+      return { MessageId: `m-${this.published.length}` };
+    });
+    mockClient(this.eventBridge).on(PutEventsCommand).callsFake((input) => {
+      for (const e of input.Entries ?? []) this.events.push({ source: e.Source!, detailType: e.DetailType!, detail: JSON.parse(e.Detail ?? '{}') });
+      return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e-${i}` })) };
+    });
+    const sfn = mockClient(this.sfn);
+    const respond = (r: TaskResponse) => {
+      this.onTaskResponse(r);
+      this.taskResponses.push(r);
+      return {};
+    };
+    sfn.on(SendTaskSuccessCommand).callsFake((i) => respond({ kind: 'success', token: i.taskToken!, output: i.output! }));
+    sfn.on(SendTaskFailureCommand).callsFake((i) => respond({ kind: 'failure', token: i.taskToken!, error: i.error!, cause: i.cause! }));
+    sfn.on(SendTaskHeartbeatCommand).callsFake((i) => respond({ kind: 'heartbeat', token: i.taskToken! }));
+    mockClient(this.bedrock).on(ConverseCommand).callsFake((input) => {
+      this.converseCalls.push(input);
+      return this.converse(input);
+    });
+  }
+
+  /** Declares a table's key attributes (partition, optional sort). */
+  public defineTable(name: string, keys: string[]): void {
+    this.keySchema.set(name, keys);
+    this.table(name);
+  }
+
+  public table(name: string): Map<string, Record<string, any>> {
+    if (!this.tables.has(name)) this.tables.set(name, new Map());
+    return this.tables.get(name)!;
+  }
+
+  public items(name: string): Record<string, any>[] {
+    return [...this.table(name).values()];
+  }
+
+  private key(table: string, item: Record<string, any>): string {
+    const keys = this.keySchema.get(table);
+    if (!keys) throw new Error(`fake DynamoDB: table ${table} not defined`);
+    return keys.map((k) => {
+      if (item[k] === undefined) throw awsError('ValidationException', `One of the required keys was not given a value: ${k}`);
+      return String(item[k]);
+    }).join('|');
+  }
+}
+
+export { awsError };

@@ -15,6 +15,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
@@ -68,7 +69,10 @@ export class InsuranceClaimsStack extends Stack {
     });
 
     const adjusters = new sns.Topic(this, 'Adjusters', { masterKey: key, enforceSSL: true });
-    adjusters.addSubscription(new subscriptions.EmailSubscription(adjusterEmail.valueAsString));
+    const undeliverable = new sqs.Queue(this, 'UndeliverableApprovals', { encryptionMasterKey: key, encryption: sqs.QueueEncryption.KMS, enforceSSL: true });
+    Validations.of(undeliverable).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the adjusters\' e-mail subscription.' });
+    Validations.of(undeliverable).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue of the adjusters\' e-mail subscription.' });
+    adjusters.addSubscription(new subscriptions.EmailSubscription(adjusterEmail.valueAsString, { deadLetterQueue: undeliverable }));
     const teamLeads = new sns.Topic(this, 'TeamLeads', { masterKey: key, enforceSSL: true });
     const alarms = new sns.Topic(this, 'Alarms', { masterKey: key, enforceSSL: true });
 

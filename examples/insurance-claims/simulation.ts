@@ -267,6 +267,7 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
         lambdaInvocations++;
         return reasonerHandle(input, reasonerDeps);
       }
+      aws.converseCalls.push(input);
       if (throttlesLeft > 0) {
         throttlesLeft--;
         const err = new Error('Too many requests');

@@ -328,7 +328,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       validatorFn = validation.fn;
     } else {
       const v = new ValidatorFunction(this, 'ValidatorFunction', { ...fnDefaults('Validator'), description: 'Agent workflow: validates the input object' });
-      props.trigger.bucket.grantRead(v, props.trigger.prefix ? `${props.trigger.prefix}*` : '*');
+      grantReadObjects(v, props.trigger.bucket, props.trigger.prefix);
       ownFunctions.push(v);
       validatorFn = v;
     }
@@ -345,14 +345,17 @@ export class StepFunctionsAgentWorkflow extends Construct {
     reasoner.addEnvironment('ARTIFACT_PREFIX', 'artifacts/');
     reasoner.addEnvironment('CONTEXT_TABLE', this.contextTable.tableName);
     reasoner.addEnvironment('CONTEXT_TTL_SECONDS', String(ttl.toSeconds()));
-    this.artifactBucket.grantPut(reasoner, 'artifacts/*');
-    this.contextTable.grant(reasoner, 'dynamodb:PutItem', 'dynamodb:Query');
+    reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.artifactBucket.arnForObjects('artifacts/*')] }));
+    if (this.artifactBucket.encryptionKey) {
+      reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.artifactBucket.encryptionKey.keyArn] }));
+    }
+    grantTable(reasoner, this.contextTable, ['dynamodb:PutItem', 'dynamodb:Query']);
     const invokeArns = [
       ...modelArns(stack, r.modelId, r.inferenceProfileRegions),
       ...(checkpoint.summarizerModelId ? modelArns(stack, checkpoint.summarizerModelId, r.inferenceProfileRegions) : []),
     ];
     reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [...new Set(invokeArns)] }));
-    if (attachment !== 'none') props.trigger.bucket.grantRead(reasoner, props.trigger.prefix ? `${props.trigger.prefix}*` : '*');
+    if (attachment !== 'none') grantReadObjects(reasoner, props.trigger.bucket, props.trigger.prefix);
     ownFunctions.push(reasoner);
     functions.reasoner = reasoner;
 
@@ -398,7 +401,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       encryptionConfiguration: key ? new sfn.CustomerManagedEncryptionConfiguration(key) : undefined,
     });
     if (invocation === ReasoningInvocation.SDK_INTEGRATION && attach) {
-      props.trigger.bucket.grantRead(this.stateMachine, props.trigger.prefix ? `${props.trigger.prefix}*` : '*');
+      grantReadObjects(this.stateMachine, props.trigger.bucket, props.trigger.prefix);
     }
 
     // ---- trigger
@@ -414,7 +417,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     this.functions = functions;
     for (const fn of ownFunctions) acknowledgeBasicExecutionRole(fn);
     this.alarms = this.createAlarms(props, ownFunctions, !!approval);
-    this.acknowledgeNag(ownFunctions);
+    this.acknowledgeNag(ownFunctions, props.trigger);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -538,7 +541,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
       indexName: 'byStatus',
       partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'createdAt', type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['expiresAt'],
     });
     const secret = new secretsmanager.Secret(this, 'SigningSecret', {
       description: 'HMAC key that signs approval links',
@@ -559,8 +563,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
     endpoint.addEnvironment('SIGNING_SECRET_ARN', secret.secretArn);
     endpoint.addEnvironment('EVENT_BUS_NAME', this.eventBus.eventBusName);
     endpoint.addEnvironment('EVENT_SOURCE', AGENT_WORKFLOW_EVENT_SOURCE);
-    table.grant(endpoint, 'dynamodb:GetItem', 'dynamodb:UpdateItem');
-    this.auditTable.grant(endpoint, 'dynamodb:PutItem');
+    grantTable(endpoint, table, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    grantTable(endpoint, this.auditTable, ['dynamodb:PutItem']);
     secret.grantRead(endpoint);
     this.eventBus.grantPutEventsTo(endpoint);
     own.push(endpoint);
@@ -588,7 +592,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     const methodOptions: apigw.MethodOptions = {
       authorizationType: auth._type,
       authorizer,
-      requestValidator: new apigw.RequestValidator(this, 'ApprovalRequestValidator', { restApi: api, validateRequestParameters: true }),
+      requestValidator: new apigw.RequestValidator(this, 'ApprovalRequestValidator', { restApi: api, validateRequestParameters: true, validateRequestBody: true }),
       requestParameters: { 'method.request.path.id': true },
     };
     const integration = new apigw.LambdaIntegration(endpoint);
@@ -609,7 +613,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     request.addEnvironment('ESCALATION_TOPIC_ARN', escalation?.topicArn ?? '');
     request.addEnvironment('EVENT_BUS_NAME', this.eventBus.eventBusName);
     request.addEnvironment('EVENT_SOURCE', AGENT_WORKFLOW_EVENT_SOURCE);
-    table.grant(request, 'dynamodb:PutItem', 'dynamodb:GetItem');
+    grantTable(request, table, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
     secret.grantRead(request);
     approval.topic.grantPublish(request);
     escalation?.grantPublish(request);
@@ -622,8 +626,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       ...fnDefaults('ApprovalMonitor'), description: 'Agent workflow: publishes pending-approval count and age',
     });
     monitor.addEnvironment('APPROVALS_TABLE', table.tableName);
-    table.grant(monitor, 'dynamodb:Query');
-    monitor.addToRolePolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/byStatus`] }));
+    grantTable(monitor, table, ['dynamodb:Query'], 'byStatus');
     const monitorDlq = handlerDeadLetterQueue(this, 'ApprovalMonitorDeadLetterQueue', 'the approval monitor schedule');
     new events.Rule(this, 'ApprovalMonitorSchedule', {
       schedule: events.Schedule.rate(Duration.minutes(15)),
@@ -727,7 +730,44 @@ export class StepFunctionsAgentWorkflow extends Construct {
     return list;
   }
 
-  private acknowledgeNag(own: lambda.Function[]): void {
+  private acknowledgeNag(own: lambda.Function[], trigger: AgentTrigger): void {
+    const ack = (scope: Construct, finding: string, reason: string) => Validations.of(scope).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+    const objects = `Resource::${nagArn(this, trigger.bucket.arnForObjects(`${trigger.prefix}*`))}`;
+    const objectsReason = 'Read access to the objects under the trigger prefix (inputs are arbitrary keys there); nothing else in the bucket.';
+    for (const fn of own) {
+      ack(fn, 'Resource::*', 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; every data action is scoped to its table, bucket prefix, topic, secret or state machine.');
+    }
+    for (const fn of [this.functions.validator, this.functions.reasoner]) {
+      if (fn instanceof lambda.Function) ack(fn, objects, objectsReason);
+    }
+    ack(this.functions.reasoner, `Resource::${nagArn(this, this.artifactBucket.arnForObjects('artifacts/*'))}`,
+      'The reasoner writes one answer artifact per execution under artifacts/ (keys are per execution); nothing else in the bucket.');
+    ack(this.stateMachine, objects, objectsReason);
+    ack(this.stateMachine, 'Resource::*', 'X-Ray and CloudWatch Logs delivery actions support no resource-level permissions.');
+    for (const fn of [this.functions.validator, this.functions.reasoner, this.functions.approvalRequest]) {
+      if (fn) ack(this.stateMachine, `Resource::${nagArn(this, fn.functionArn)}:*`, 'aws-cdk-lib grants invoking the versions of each task function; the functions are this workflow\'s own.');
+    }
+    if (this.functions.approvalRequest) {
+      ack(this.functions.approvalRequest, 'Action::kms:GenerateDataKey*',
+        'aws-cdk-lib\'s grant to publish to a KMS-encrypted approval topic; scoped to that topic\'s key.');
+    }
+    Validations.of(this.stateMachine).acknowledge({
+      id: 'AwsSolutions-SF1',
+      reason: 'Execution data may hold personal data, so the default log level is ERROR without execution data (logLevel / logExecutionData opt in); the audit table records every outcome.',
+    });
+    if (this.functions.starter) {
+      Validations.of(this.functions.starter).acknowledge({
+        id: 'Serverless-LambdaEventSourceMappingDestination',
+        reason: 'SQS event sources do not take on-failure destinations: failed messages return to the trigger queue and, after 5 receives, go to its dead-letter queue (alarmed).',
+      });
+    }
+    const notifications = Stack.of(this).node.tryFindChild('BucketNotificationsHandler050a0587b7544547bf325f094a3db834');
+    if (notifications) {
+      Validations.of(notifications).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'aws-cdk-lib\'s bucket-notifications handler (enables EventBridge notifications on the trigger bucket); the managed policy only writes its own logs.',
+      });
+    }
     for (const fn of own) {
       Validations.of(fn).acknowledge({
         id: 'Serverless-LambdaDLQ',
@@ -1097,6 +1137,38 @@ export class StepFunctionsAgentWorkflow extends Construct {
       };
     }
     return params;
+  }
+}
+
+/** An ARN as cdk-nag names it in a finding id (`<LogicalId.Arn>/prefix*`). */
+function nagArn(scope: Construct, arn: string): string {
+  const render = (v: any): string => {
+    if (typeof v === 'string') return v;
+    if (v?.['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
+    if (v?.Ref) return `<${v.Ref}>`;
+    if (v?.['Fn::Join']) return (v['Fn::Join'][1] as any[]).map(render).join(v['Fn::Join'][0]);
+    return JSON.stringify(v);
+  };
+  return render(Stack.of(scope).resolve(arn));
+}
+
+/** s3:GetObject(Version) on the objects under a prefix, s3:ListBucket for it (so a missing object is a 404), and the bucket key. */
+function grantReadObjects(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string): void {
+  iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject', 's3:GetObjectVersion'], resourceArns: [bucket.arnForObjects(`${prefix}*`)] });
+  iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['s3:ListBucket'],
+    resourceArns: [bucket.bucketArn],
+    conditions: prefix ? { StringLike: { 's3:prefix': [`${prefix}*`] } } : undefined,
+  });
+  bucket.encryptionKey?.grantDecrypt(grantee);
+}
+
+/** Exactly these actions on the table (and one named index), and the table key's data-key actions. */
+function grantTable(grantee: iam.IGrantable, table: dynamodb.ITable, actions: string[], index?: string): void {
+  iam.Grant.addToPrincipal({ grantee, actions, resourceArns: [index ? `${table.tableArn}/index/${index}` : table.tableArn] });
+  if (table.encryptionKey) {
+    iam.Grant.addToPrincipal({ grantee, actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'], resourceArns: [table.encryptionKey.keyArn] });
   }
 }
 

@@ -1,0 +1,213 @@
+/**
+ * The workflow, executed: the insurance-claims example's synthesized state machine runs locally
+ * (aws-local-stepfunctions) with the real handlers against an in-memory AWS; every scenario of the
+ * issue asserts its path, outcome and audit trail, and the largest state payload.
+ */
+import { App, Duration, Size, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { createApp } from '../../examples/insurance-claims/app';
+import { CLAIM_SCHEMA } from '../../examples/insurance-claims/app';
+import {
+  BUCKET, costPerExecution, jpeg, runScenario, Scenario, ScenarioRun, SCENARIOS, synthTemplate, workflowDefinition,
+} from '../../examples/insurance-claims/simulation';
+import {
+  AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, DecisionCondition, DynamoProjection, HumanApproval, InputValidation,
+  ReasoningInvocation, StepFunctionsAgentWorkflow,
+} from '../../src';
+import { definitionFromTemplate } from '../harness/sfn-local';
+
+const PAYLOAD_BUDGET = 32 * 1024;
+const byName = (name: string) => SCENARIOS.find((s) => s.name === name)!;
+
+let definition: any;
+const runs = new Map<string, ScenarioRun>();
+
+beforeAll(async () => {
+  definition = workflowDefinition(synthTemplate(createApp));
+  for (const s of SCENARIOS) runs.set(s.name, await runScenario(definition, s));
+});
+
+describe('insurance-claims scenarios', () => {
+  test.each(SCENARIOS.map((s) => [s.name, s] as [string, Scenario]))('%s ends as expected and is audited', (name, s) => {
+    const run = runs.get(name)!;
+    expect({ status: run.result.status, outcome: run.outcome?.outcome }).toEqual({ status: s.expect.status, outcome: s.expect.outcome });
+    expect(run.outcome).toEqual(expect.objectContaining({
+      executionId: expect.stringContaining(':execution:'),
+      objectBucket: BUCKET,
+      objectKey: s.upload.key,
+      workflow: 'insurance-claims',
+      startedAt: expect.any(String),
+      finishedAt: expect.any(String),
+    }));
+    // the 5 MiB upload never enters the state; no state comes near the budget
+    expect(run.result.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
+  });
+
+  test('auto-approved: the full audit item (model, prompt hash, structured output, tool digest, tokens)', () => {
+    const run = runs.get('auto-approved')!;
+    expect(run.result.path).toEqual([
+      'Progress Started', 'Validate Input', 'Input Valid?', 'Progress Validated', 'Reason', 'Checkpoint Answer', 'Progress Reasoned',
+      'Run Tools', 'Tool policy', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
+      'Progress Completed', 'Result', 'Done',
+    ]);
+    const o = run.outcome!;
+    expect(o).toEqual(expect.objectContaining({
+      outcome: 'AUTO_APPROVED', route: 'POLICY', approver: 'policy', reason: 'no approval condition matched',
+      modelId: 'us.amazon.nova-pro-v1:0', objectVersion: 'v1', actorId: 'customer-42',
+      promptHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      outputDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      toolsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      inputTokens: 1850, outputTokens: 160,
+    }));
+    expect(JSON.parse(o.structuredOutput)).toEqual({ damage_type: 'dent', estimated_cost: 850, severity_score: 2, confidence_score: 0.93,
+      summary: 'Shallow dent on the rear left door, paint intact.' });
+    expect(JSON.parse(o.toolResults)).toEqual({ policy: { autoApproveLimit: 1500, coverageLimit: 25000, status: 'ACTIVE' } });
+    // the full answer (with the nested damaged_parts array) is in S3, the summary and reference in the context table
+    const artifact = run.aws.objects.get(`artifacts/${o.artifactKey}`);
+    expect(JSON.parse(artifact!.body.toString())).toEqual(expect.objectContaining({ valid: true }));
+    expect(artifact!.body.toString()).toContain('rear left door');
+    expect(run.aws.items('context')).toEqual([expect.objectContaining({ scope: 'actor#customer-42', artifactKey: o.artifactKey, ttl: expect.any(Number) })]);
+  });
+
+  test('the SDK integration sends the rendered prompt and the image as an S3 location, never its bytes', () => {
+    const [call] = runs.get('auto-approved')!.aws.converseCalls;
+    expect(call.ModelId).toBe('us.amazon.nova-pro-v1:0');
+    const [text, image] = call.Messages[0].Content;
+    expect(text.Text).toContain('claim claims/auto.jpg, policy POL-1001');
+    expect(image).toEqual({ Image: { Format: 'jpeg', Source: { S3Location: { Uri: `s3://${BUCKET}/claims/auto.jpg` } } } });
+    expect(call.ToolConfig.ToolChoice).toEqual({ Tool: { Name: 'record_answer' } });
+  });
+
+  test('progress events at each milestone, ending at 100%', () => {
+    const events = runs.get('human-approved')!.aws.events.filter((e) => e.detailType === 'Agent Workflow Progress');
+    expect(events.map((e) => [e.detail.step, e.detail.percent])).toEqual([
+      ['started', 0], ['validation', 20], ['reasoning', 50], ['tools', 65], ['approval', 75], ['completed', 100],
+    ]);
+    const approvalEvents = runs.get('human-approved')!.aws.events.filter((e) => e.detailType.startsWith('Approval'));
+    expect(approvalEvents.map((e) => e.detailType)).toEqual(['Approval Requested', 'Approval Decided']);
+  });
+
+  test('human-approved: decided through the signed link; approver, comment and time in both audit records', () => {
+    const run = runs.get('human-approved')!;
+    expect(run.result.path).toContain('Request Approval');
+    expect(run.outcome).toEqual(expect.objectContaining({
+      outcome: 'APPROVED', route: 'HUMAN', reason: 'approval required: output.estimated_cost > policy.autoApproveLimit',
+      approver: 'link:primary (J. Adjuster)', comment: 'Photos match the garage quote.', approvalId: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+    }));
+    const decision = run.auditItems.find((i) => String(i.recordId).startsWith('APPROVAL#'));
+    expect(decision).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:primary (J. Adjuster)', comment: 'Photos match the garage quote.' }));
+    // the notification has links, not the task token; the token is stored server-side only
+    expect(run.aws.published).toHaveLength(1);
+    expect(run.aws.published[0].message).toMatch(/https:\/\/approvals\.example\.com\/v1\/approvals\/[A-Za-z0-9_-]{43}\?action=approve&exp=\d+&sig=/);
+    expect(run.aws.items('approvals')).toEqual([expect.objectContaining({ status: 'DECIDED', taskToken: expect.any(String) })]);
+    expect(run.aws.taskResponses.map((r) => r.kind)).toEqual(['success']);
+  });
+
+  test('human-rejected: SendTaskFailure(ApprovalRejected) becomes a recorded REJECTED with the comment', () => {
+    const run = runs.get('human-rejected')!;
+    expect(run.result.path).toEqual(expect.arrayContaining(['Request Approval', 'Parse Rejection', 'Rejected by Human', 'Record Outcome']));
+    expect(run.outcome).toEqual(expect.objectContaining({ outcome: 'REJECTED', approver: 'link:primary (J. Adjuster)', comment: 'Damage predates the policy.' }));
+    expect(run.aws.taskResponses).toEqual([expect.objectContaining({ kind: 'failure', error: 'ApprovalRejected' })]);
+  });
+
+  test('timeouts escalate once to the team leads, then reject', () => {
+    const run = runs.get('approval-timed-out')!;
+    expect(run.result.path).toEqual(expect.arrayContaining(['Request Approval', 'Escalate Approval', 'Approval Timed Out']));
+    expect(run.aws.published.map((p) => p.topicArn)).toEqual([
+      'arn:aws:sns:us-east-1:123456789012:adjusters', 'arn:aws:sns:us-east-1:123456789012:team-leads',
+    ]);
+    expect(run.outcome).toEqual(expect.objectContaining({ outcome: 'REJECTED_TIMEOUT', approver: 'timeout' }));
+    const escalated = runs.get('escalated-then-approved')!;
+    expect(escalated.outcome).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:escalation (J. Adjuster)' }));
+  });
+
+  test('low confidence sends a cheap claim to a person; a lapsed policy rejects without one', () => {
+    expect(runs.get('low-confidence')!.outcome!.reason).toBe('approval required: output.confidence_score < 0.8');
+    const lapsed = runs.get('auto-rejected')!;
+    expect(lapsed.outcome).toEqual(expect.objectContaining({ outcome: 'AUTO_REJECTED', reason: "auto-rejected: policy.status = 'LAPSED'" }));
+    expect(lapsed.aws.published).toHaveLength(0);
+  });
+
+  test('an invalid upload is rejected and recorded before any model call', () => {
+    const run = runs.get('invalid-upload')!;
+    expect(run.result.path).toEqual(['Progress Started', 'Validate Input', 'Input Valid?', 'Record Rejected Input', 'Progress Rejected', 'Rejected Invalid Input']);
+    expect(run.outcome!.reason).toMatch(/png|magic|content/i);
+    expect(run.aws.converseCalls).toHaveLength(0);
+  });
+
+  test('Bedrock throttled twice: retried with backoff, then the normal path', () => {
+    const run = runs.get('bedrock-throttled')!;
+    expect(run.result.retries).toEqual({ Reason: 2 });
+    expect(run.outcome!.outcome).toBe('AUTO_APPROVED');
+  });
+
+  test('an answer outside the schema is kept in S3, recorded, and fails the execution (alarmed)', () => {
+    const run = runs.get('schema-violation')!;
+    expect(run.result.error).toBe('AgentSchemaViolation');
+    expect(run.outcome!.cause).toContain('severity_score: must be <= 5, got 7');
+    expect([...run.aws.objects.keys()].some((k) => k.startsWith('artifacts/artifacts/') && k.endsWith('/answer.json'))).toBe(true);
+    expect(run.result.path).not.toContain('Decide');
+  });
+
+  test('cost per execution is computed from measured transitions and tokens', () => {
+    const cost = costPerExecution(runs.get('auto-approved')!);
+    expect(cost).toBeGreaterThan(0.001);
+    expect(cost).toBeLessThan(0.02);
+  });
+});
+
+describe('state payload budget (5 MiB input, 100 KB answer)', () => {
+  /** A workflow whose answer may be large: the Lambda path keeps it in S3. */
+  function largeAnswerDefinition(invocation: ReasoningInvocation, maxTokens: number): any {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'us-east-1' } });
+    const bucket = new s3.Bucket(stack, 'Uploads');
+    const policies = new dynamodb.Table(stack, 'Policies', { partitionKey: { name: 'policyId', type: dynamodb.AttributeType.STRING } });
+    new StepFunctionsAgentWorkflow(stack, 'Claims', {
+      workflowName: 'insurance-claims',
+      trigger: AgentTrigger.s3ObjectCreated(bucket, { prefix: 'claims/' }),
+      validation: InputValidation.s3Object({ maxSize: Size.mebibytes(5), contentTypes: ['image/jpeg'] }),
+      reasoning: AgentReasoning.bedrockConverse({
+        modelId: 'us.amazon.nova-pro-v1:0', systemPrompt: 's', prompt: 'Assess {{key}}',
+        outputSchema: { ...CLAIM_SCHEMA, properties: { ...CLAIM_SCHEMA.properties, damaged_parts: { type: 'array', items: { type: 'string' } } } },
+        invocation, maxTokens,
+      }),
+      tools: [AgentTool.dynamoDbGetItem('policy', policies, {
+        key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
+        attributes: { autoApproveLimit: DynamoProjection.number('autoApproveLimit'), coverageLimit: DynamoProjection.number('coverageLimit'),
+          status: DynamoProjection.string('status') },
+      })],
+      approval: ApprovalPolicy.when([DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'autoApproveLimit'))],
+        HumanApproval.notify(new sns.Topic(stack, 'T'), { timeout: Duration.hours(4) })),
+    });
+    return definitionFromTemplate(Template.fromStack(stack));
+  }
+
+  const bigParts = (bytes: number) => Array.from({ length: Math.ceil(bytes / 100) }, (_, i) => `part ${i}: ${'x'.repeat(88)}`);
+
+  test('Lambda path: a 100 KB answer with a 5 MiB image keeps every state under 32 KB, on the approval path too', async () => {
+    const def = largeAnswerDefinition(ReasoningInvocation.LAMBDA, 30000);
+    expect(def.States.Reason.Resource).toContain('ReasonerFunction');
+    const answer = { ...byName('human-approved').answer, damaged_parts: bigParts(100 * 1024) };
+    expect(JSON.stringify(answer).length).toBeGreaterThan(100 * 1024);
+    const run = await runScenario(def, { ...byName('human-approved'), upload: { ...byName('human-approved').upload, body: jpeg(5 * 1024 * 1024) }, answer });
+    expect(run.outcome!.outcome).toBe('APPROVED');
+    expect(run.result.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
+    expect(run.result.maxPayloadBytes).toBeLessThan(4 * 1024);
+  });
+
+  test('SDK path: the raw answer passes through the state once, bounded by maxTokens (4,000 tokens, ~16 KB) under 32 KB', async () => {
+    const def = largeAnswerDefinition(ReasoningInvocation.SDK_INTEGRATION, 4000);
+    expect(def.States.Reason.Resource).toContain('aws-sdk:bedrockruntime:converse');
+    const answer = { ...byName('auto-approved').answer, damaged_parts: bigParts(16 * 1024) };
+    const run = await runScenario(def, { ...byName('auto-approved'), answer });
+    expect(run.outcome!.outcome).toBe('AUTO_APPROVED');
+    expect(run.result.maxPayloadBytes).toBeGreaterThan(16 * 1024);
+    expect(run.result.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
+  });
+});

@@ -44,6 +44,8 @@ export interface Scenario {
   /** What the person does at each approval stage (primary, then escalation). */
   readonly human?: ('approve' | 'reject' | 'timeout')[];
   readonly expect: { status: 'SUCCEEDED' | 'FAILED'; outcome: string };
+  /** Summaries of earlier claims of the same customer in the context table (oldest first). */
+  readonly memory?: string[];
 }
 
 /** A JPEG of `size` bytes (valid magic bytes, filler body). */
@@ -75,6 +77,7 @@ export const SCENARIOS: Scenario[] = [
   {
     name: 'auto-approved', description: 'small dent, confident model, cost under the policy\'s auto-approve limit',
     upload: upload('auto'), policy: activePolicy, answer: dent, expect: { status: 'SUCCEEDED', outcome: 'AUTO_APPROVED' },
+    memory: ['2026-03: windscreen chip, auto-approved, $240.', '2026-08: rear bumper scratch, approved by adjuster, $610.'],
   },
   {
     name: 'human-approved', description: 'cost above the auto-approve limit: an adjuster approves through the signed link',
@@ -170,6 +173,11 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     body: scenario.upload.body, contentType: scenario.upload.contentType, metadata: scenario.upload.metadata, versionId: 'v1',
   });
   if (scenario.policy) aws.table('policies').set('POL-1001', { policyId: 'POL-1001', ...scenario.policy });
+  for (const [i, summary] of (scenario.memory ?? []).entries()) {
+    aws.table('context').set(`actor#customer-42|2026-11-0${i + 1}T00:00:00.000Z#reason`, {
+      scope: 'actor#customer-42', checkpointId: `2026-11-0${i + 1}T00:00:00.000Z#reason`, summary,
+    });
+  }
 
   const tokens = { input: 0, output: 0, summarizerInput: 0, summarizerOutput: 0 };
   let throttlesLeft = scenario.throttles ?? 0;
@@ -284,6 +292,12 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     'Checkpoint Answer': async (input) => {
       lambdaInvocations++;
       return reasonerHandle(input, reasonerDeps);
+    },
+    'Load Memory': (input) => {
+      const scope = input.ExpressionAttributeValues[':scope'].S;
+      const items = aws.items('context').filter((i) => i.scope === scope).sort((a, b) => (a.checkpointId < b.checkpointId ? 1 : -1))
+        .slice(0, input.Limit).map((i) => ({ summary: { S: i.summary } }));
+      return { Items: items, Count: items.length };
     },
     'Tool policy': (input) => {
       const id = input.Key.policyId.S;

@@ -879,7 +879,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
 
     // --- reasoning
     let reasonChain: sfn.IChainable & sfn.INextable;
-    let reasonFirst: sfn.TaskStateBase;
+    let reasonFirst: sfn.IChainable;
     const modelRetry = (t: sfn.TaskStateBase, errorNames: string[]) => t.addRetry({
       errors: errorNames,
       maxAttempts: o.r.maxRetries ?? 5,
@@ -916,7 +916,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         action: 'converse',
         iamAction: 'bedrock:InvokeModel',
         iamResources: modelArns(Stack.of(this), o.r.modelId, o.r.inferenceProfileRegions),
-        parameters: this.converseParameters(o.r, o.structured, o.maxTokens, o.attach),
+        parameters: this.converseParameters(o.r, o.structured, o.maxTokens, o.attach, o.reasoningConfig.memoryItems > 0),
         resultSelector: { 'stopReason.$': '$.StopReason', 'content.$': '$.Output.Message.Content', 'usage.$': '$.Usage' },
         resultPath: '$.reasoning',
       });
@@ -934,6 +934,35 @@ export class StepFunctionsAgentWorkflow extends Construct {
       catchAll(cp);
       reasonChain = converse.next(cp) as any;
       reasonFirst = converse;
+      if (o.reasoningConfig.memoryItems > 0) {
+        // Memory for the SDK path: the newest summaries of the same actor/session join the prompt.
+        const load = tasks.CallAwsService.jsonPath(this, 'Load Memory', {
+          service: 'dynamodb',
+          action: 'query',
+          parameters: {
+            TableName: this.contextTable.tableName,
+            KeyConditionExpression: '#scope = :scope',
+            ExpressionAttributeNames: { '#scope': 'scope', '#summary': 'summary' },
+            ExpressionAttributeValues: { ':scope': { 'S.$': '$.validation.memoryScope' } },
+            ProjectionExpression: '#summary',
+            ScanIndexForward: false,
+            Limit: o.reasoningConfig.memoryItems,
+          },
+          iamResources: [this.contextTable.tableArn],
+          additionalIamStatements: this.contextTable.encryptionKey
+            ? [new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.contextTable.encryptionKey.keyArn] })]
+            : undefined,
+          resultSelector: { 'items.$': '$.Items' },
+          resultPath: '$.memory',
+        });
+        load.addRetry({ errors: ['DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.InternalServerErrorException'],
+          maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+        catchAll(load);
+        const none = new sfn.Pass(this, 'No Memory', { result: sfn.Result.fromObject({ items: [] }), resultPath: '$.memory' });
+        reasonFirst = new sfn.Choice(this, 'Has Memory Scope?')
+          .when(sfn.Condition.stringEquals('$.validation.memoryScope', ''), none.next(converse))
+          .otherwise(load.next(converse));
+      }
     }
 
     // --- tools
@@ -1112,8 +1141,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
     return primary;
   }
 
-  private converseParameters(r: AgentReasoning['options'], structured: StructuredOutput, maxTokens: number, attach: boolean): Record<string, any> {
+  private converseParameters(
+    r: AgentReasoning['options'], structured: StructuredOutput, maxTokens: number, attach: boolean, memory: boolean,
+  ): Record<string, any> {
     const content: any[] = [promptContent(r.prompt)];
+    if (memory) {
+      content.push({ 'Text.$': "States.Format('Context from earlier requests of the same actor/session (newest first): {}', States.JsonToString($.memory.items))" });
+    }
     if (attach) {
       content.push({
         Image: {

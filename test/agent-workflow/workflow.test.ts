@@ -51,7 +51,7 @@ describe('insurance-claims scenarios', () => {
   test('auto-approved: the full audit item (model, prompt hash, structured output, tool digest, tokens)', () => {
     const run = runs.get('auto-approved')!;
     expect(run.result.path).toEqual([
-      'Progress Started', 'Validate Input', 'Input Valid?', 'Progress Validated', 'Reason', 'Checkpoint Answer', 'Progress Reasoned',
+      'Progress Started', 'Validate Input', 'Input Valid?', 'Progress Validated', 'Has Memory Scope?', 'Load Memory', 'Reason', 'Checkpoint Answer', 'Progress Reasoned',
       'Run Tools', 'Tool policy', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
       'Progress Completed', 'Result', 'Done',
     ]);
@@ -71,16 +71,25 @@ describe('insurance-claims scenarios', () => {
     const artifact = run.aws.objects.get(`artifacts/${o.artifactKey}`);
     expect(JSON.parse(artifact!.body.toString())).toEqual(expect.objectContaining({ valid: true }));
     expect(artifact!.body.toString()).toContain('rear left door');
-    expect(run.aws.items('context')).toEqual([expect.objectContaining({ scope: 'actor#customer-42', artifactKey: o.artifactKey, ttl: expect.any(Number) })]);
+    expect(run.aws.items('context')).toContainEqual(expect.objectContaining({ scope: 'actor#customer-42', artifactKey: o.artifactKey, ttl: expect.any(Number) }));
   });
 
   test('the SDK integration sends the rendered prompt and the image as an S3 location, never its bytes', () => {
     const [call] = runs.get('auto-approved')!.aws.converseCalls;
     expect(call.ModelId).toBe('us.amazon.nova-pro-v1:0');
-    const [text, image] = call.Messages[0].Content;
+    const [text, , image] = call.Messages[0].Content;
     expect(text.Text).toContain('claim claims/auto.jpg, policy POL-1001');
     expect(image).toEqual({ Image: { Format: 'jpeg', Source: { S3Location: { Uri: `s3://${BUCKET}/claims/auto.jpg` } } } });
     expect(call.ToolConfig.ToolChoice).toEqual({ Tool: { Name: 'record_answer' } });
+  });
+
+  test('memory: the newest summaries of the same customer join the prompt; the new checkpoint joins them', () => {
+    const run = runs.get('auto-approved')!;
+    expect(run.result.path.slice(3, 7)).toEqual(['Progress Validated', 'Has Memory Scope?', 'Load Memory', 'Reason']);
+    const memoryBlock = run.aws.converseCalls[0].Messages[0].Content[1].Text;
+    expect(memoryBlock).toContain('earlier requests');
+    expect(memoryBlock.indexOf('rear bumper')).toBeLessThan(memoryBlock.indexOf('windscreen'));
+    expect(run.aws.items('context').filter((i) => i.scope === 'actor#customer-42')).toHaveLength(3);
   });
 
   test('progress events at each milestone, ending at 100%', () => {

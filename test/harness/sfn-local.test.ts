@@ -67,6 +67,8 @@ describe('runLocal (aws-local-stepfunctions over a synthesized definition)', () 
     expect(result.status).toBe('SUCCEEDED');
     expect(result.retries.Score).toBe(2);
     expect(calls).toBe(3);
+    // billed transitions: each state entered once, plus one per retry
+    expect(result.transitions).toBe(result.path.length + 2);
   });
 
   test('a Catch routes other errors', async () => {

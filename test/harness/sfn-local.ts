@@ -4,6 +4,8 @@
  * definition are replaced by fake ARNs.
  */
 import { Template } from 'aws-cdk-lib/assertions';
+// aws-local-stepfunctions calls Promise.withResolvers (Node 22+); scripts outside jest need the polyfill too.
+import '../setup/polyfills';
 
 type LocalSfn = typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
 // The package's typings are ESM-only; its CommonJS build loads fine with require.
@@ -33,7 +35,7 @@ export interface LocalRunResult {
   readonly cause?: unknown;
   /** Names of the states entered, in order (Map/Parallel children included). */
   readonly path: string[];
-  /** State transitions, counted as Step Functions bills them (one per state entered). */
+  /** State transitions, counted as Step Functions bills them (one per state entered, plus one per retry). */
   readonly transitions: number;
   /** Retries performed, by state name. */
   readonly retries: Record<string, number>;
@@ -164,7 +166,7 @@ export async function runLocal(definition: any, input: any, options: LocalRunOpt
     maxPayloadBytes = bytes(output);
     maxPayloadState = '(execution output)';
   }
-  return { status, output, error, cause, path, transitions: path.length, retries, maxPayloadBytes, maxPayloadState };
+  return { status, output, error, cause, path, transitions: path.length + Object.values(retries).reduce((a, b) => a + b, 0), retries, maxPayloadBytes, maxPayloadState };
 }
 
 /**

@@ -1,0 +1,17 @@
+import * as fs from 'fs';
+import { Template } from 'aws-cdk-lib/assertions';
+import { fullStack, minimalProps, newStack } from './workflow-fixtures';
+import { StepFunctionsAgentWorkflow } from '../../src';
+import { definitionFromTemplate } from '../harness/sfn-local';
+let t0 = Date.now();
+const f = fullStack();
+const t = Template.fromStack(f.stack);
+console.log('full synth ms', Date.now() - t0);
+fs.writeFileSync('/tmp/aw/full.json', JSON.stringify(t.toJSON(), null, 1));
+fs.writeFileSync('/tmp/aw/full-def.json', JSON.stringify(definitionFromTemplate(t), null, 1));
+t0 = Date.now();
+const s = newStack();
+new StepFunctionsAgentWorkflow(s, 'Claims', minimalProps(s));
+const m = Template.fromStack(s);
+console.log('min synth ms', Date.now() - t0);
+fs.writeFileSync('/tmp/aw/min.json', JSON.stringify(m.toJSON(), null, 1));

@@ -1091,6 +1091,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         fields: sfn.JsonPath.objectAt('$.reasoning.fields'),
         summary: sfn.JsonPath.stringAt('$.reasoning.summary'),
         tools: sfn.JsonPath.objectAt('$.tools'),
+        heartbeatSeconds: approval.options.heartbeat?.toSeconds() ?? 0,
       }),
       taskTimeout: sfn.Timeout.duration(wait),
       heartbeatTimeout: approval.options.heartbeat ? sfn.Timeout.duration(approval.options.heartbeat) : undefined,

@@ -151,6 +151,20 @@ describe('approval request: first invocation', () => {
     expect(JSON.stringify(deps.logs)).not.toContain(KEY);
   });
 
+  test('a heartbeat interval adds a signed "reviewing" link; without one the message has only approve and reject', async () => {
+    await handle(request({ heartbeatSeconds: 3600 }), config, makeDeps());
+    const withHeartbeat = snsMock.commandCalls(PublishCommand)[0].args[0].input.Message!;
+    expect(withHeartbeat).toMatch(/Reviewing \(resets the 60-minute acknowledgement deadline, decides nothing\): https:\/\/\S+action=heartbeat&exp=\d+&sig=\S+/);
+    snsMock.resetHistory();
+    ddbMock.reset();
+    ddbMock.on(PutCommand).resolves({});
+    ddbMock.on(UpdateCommand).resolves({});
+    await handle(request({ taskToken: `${TOKEN}-2` }), config, makeDeps());
+    const without = snsMock.commandCalls(PublishCommand)[0].args[0].input.Message!;
+    expect(without).toContain('action=approve');
+    expect(without).not.toContain('action=heartbeat');
+  });
+
   test('escalation goes to the escalation topic; an escalation without a topic fails loudly', async () => {
     await handle(request({ stage: 'escalation' }), config, makeDeps());
     expect(snsMock).toHaveReceivedCommandWith(PublishCommand, { TopicArn: ENV.ESCALATION_TOPIC_ARN });

@@ -100,7 +100,7 @@ function isScalar(value: unknown): value is Scalar {
 /** Checks the task input; throws InvalidApprovalRequest naming the field (never echoing the token). */
 export function parseApprovalRequest(event: unknown): ApprovalRequestEvent {
   if (!isRecord(event)) throw invalid('the event must be an object');
-  const { taskToken, executionId, stage, timeoutSeconds, reason, subject, fields, summary, tools } = event;
+  const { taskToken, executionId, stage, timeoutSeconds, reason, subject, fields, summary, tools, heartbeatSeconds } = event;
   if (typeof taskToken !== 'string' || taskToken.length === 0 || taskToken.length > 8192) throw invalid('taskToken must be a non-empty string');
   if (typeof executionId !== 'string' || executionId.length === 0) throw invalid('executionId must be a non-empty string');
   if (stage !== 'primary' && stage !== 'escalation') throw invalid(`stage must be 'primary' or 'escalation', got ${JSON.stringify(stage)}`);
@@ -119,6 +119,9 @@ export function parseApprovalRequest(event: unknown): ApprovalRequestEvent {
   }
   if (typeof summary !== 'string') throw invalid('summary must be a string');
   if (tools !== undefined && tools !== null && !isRecord(tools)) throw invalid('tools must be an object');
+  if (heartbeatSeconds !== undefined && (typeof heartbeatSeconds !== 'number' || !Number.isSafeInteger(heartbeatSeconds) || heartbeatSeconds < 0)) {
+    throw invalid(`heartbeatSeconds must be a non-negative integer, got ${JSON.stringify(heartbeatSeconds)}`);
+  }
   return {
     taskToken,
     executionId,
@@ -129,6 +132,7 @@ export function parseApprovalRequest(event: unknown): ApprovalRequestEvent {
     fields: fields as Record<string, Scalar>,
     summary,
     tools: (tools ?? {}) as Record<string, unknown>,
+    heartbeatSeconds: heartbeatSeconds ?? 0,
   };
 }
 
@@ -157,7 +161,7 @@ export interface NotificationModel {
   readonly request: ApprovalRequestEvent;
   readonly approvalId: string;
   readonly expiresAt: number;
-  readonly links: { readonly approve: string; readonly reject: string };
+  readonly links: { readonly approve: string; readonly reject: string; readonly heartbeat?: string };
 }
 
 /** The plain-text message: what is to be decided, and the signed links. Never the task token. */
@@ -198,6 +202,9 @@ export function notificationMessage(model: NotificationModel): string {
     'Each link opens a confirmation page; nothing is decided until you press its button.',
     `Approve: ${model.links.approve}`,
     `Reject:  ${model.links.reject}`,
+    ...((request.heartbeatSeconds ?? 0) > 0 && model.links.heartbeat
+      ? [`Reviewing (resets the ${Math.round(request.heartbeatSeconds! / 60)}-minute acknowledgement deadline, decides nothing): ${model.links.heartbeat}`]
+      : []),
     '',
     'The links expire with the approval. Do not forward this message: anyone with the links can decide.',
   ].join('\n');

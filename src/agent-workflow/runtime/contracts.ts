@@ -162,6 +162,8 @@ export interface ApprovalRequestEvent {
   readonly summary: string;
   /** Tool results (small projections) shown to the approver. */
   readonly tools: Record<string, unknown>;
+  /** The task's heartbeat interval (0 = none): the message then carries an "I'm reviewing" link that resets it. */
+  readonly heartbeatSeconds?: number;
 }
 
 /** Approvals table item (partition key `approvalId`; GSI `byStatus`: `status` + `createdAt`). */

@@ -16,7 +16,8 @@ async function main(): Promise<void> {
   const rows: string[][] = [];
   for (const scenario of SCENARIOS) {
     const run = await runScenario(definition, scenario);
-    const ok = run.result.status === scenario.expect.status && run.outcome?.outcome === scenario.expect.outcome && run.result.maxPayloadBytes < PAYLOAD_BUDGET;
+    const ok = run.result.status === scenario.expect.status && run.outcome?.outcome === scenario.expect.outcome
+      && run.result.maxPayloadBytes < PAYLOAD_BUDGET;
     if (!ok) failures++;
     console.log(`## ${scenario.name}: ${scenario.description}`);
     console.log(`   path: ${run.result.path.filter((s) => !s.startsWith('Progress ')).join(' > ')}`);

@@ -68,59 +68,101 @@ const upload = (name: string, body = jpeg(FIVE_MB - 1024), contentType = 'image/
 });
 const activePolicy = { autoApproveLimit: 1500, coverageLimit: 25000, status: 'ACTIVE' };
 const dent: Assessment = {
-  damage_type: 'dent', estimated_cost: 850, severity_score: 2, confidence_score: 0.93,
-  summary: 'Shallow dent on the rear left door, paint intact.', damaged_parts: ['rear left door'],
+  damage_type: 'dent',
+  estimated_cost: 850,
+  severity_score: 2,
+  confidence_score: 0.93,
+  summary: 'Shallow dent on the rear left door, paint intact.',
+  damaged_parts: ['rear left door'],
 };
 
 /** The scenarios of the issue: each path the claim processor can take. */
 export const SCENARIOS: Scenario[] = [
   {
-    name: 'auto-approved', description: 'small dent, confident model, cost under the policy\'s auto-approve limit',
-    upload: upload('auto'), policy: activePolicy, answer: dent, expect: { status: 'SUCCEEDED', outcome: 'AUTO_APPROVED' },
+    name: 'auto-approved',
+    description: 'small dent, confident model, cost under the policy\'s auto-approve limit',
+    upload: upload('auto'),
+    policy: activePolicy,
+    answer: dent,
+    expect: { status: 'SUCCEEDED', outcome: 'AUTO_APPROVED' },
     memory: ['2026-03: windscreen chip, auto-approved, $240.', '2026-08: rear bumper scratch, approved by adjuster, $610.'],
   },
   {
-    name: 'human-approved', description: 'cost above the auto-approve limit: an adjuster approves through the signed link',
-    upload: upload('human-ok'), policy: activePolicy,
+    name: 'human-approved',
+    description: 'cost above the auto-approve limit: an adjuster approves through the signed link',
+    upload: upload('human-ok'),
+    policy: activePolicy,
     answer: { ...dent, damage_type: 'structural', estimated_cost: 4200, severity_score: 3 },
-    human: ['approve'], expect: { status: 'SUCCEEDED', outcome: 'APPROVED' },
+    human: ['approve'],
+    expect: { status: 'SUCCEEDED', outcome: 'APPROVED' },
   },
   {
-    name: 'human-rejected', description: 'cost above the limit: the adjuster rejects with a comment',
-    upload: upload('human-no'), policy: activePolicy,
+    name: 'human-rejected',
+    description: 'cost above the limit: the adjuster rejects with a comment',
+    upload: upload('human-no'),
+    policy: activePolicy,
     answer: { ...dent, damage_type: 'structural', estimated_cost: 6400, severity_score: 3 },
-    human: ['reject'], expect: { status: 'SUCCEEDED', outcome: 'REJECTED' },
+    human: ['reject'],
+    expect: { status: 'SUCCEEDED', outcome: 'REJECTED' },
   },
   {
-    name: 'approval-timed-out', description: 'nobody decides in 2 days, the team leads neither in 1 more: rejected',
-    upload: upload('timeout'), policy: activePolicy,
-    answer: { ...dent, estimated_cost: 3000 }, human: ['timeout', 'timeout'], expect: { status: 'SUCCEEDED', outcome: 'REJECTED_TIMEOUT' },
+    name: 'approval-timed-out',
+    description: 'nobody decides in 2 days, the team leads neither in 1 more: rejected',
+    upload: upload('timeout'),
+    policy: activePolicy,
+    answer: { ...dent, estimated_cost: 3000 },
+    human: ['timeout', 'timeout'],
+    expect: { status: 'SUCCEEDED', outcome: 'REJECTED_TIMEOUT' },
   },
   {
-    name: 'escalated-then-approved', description: 'the adjusters miss the deadline; a team lead approves',
-    upload: upload('escalated'), policy: activePolicy,
-    answer: { ...dent, estimated_cost: 3000 }, human: ['timeout', 'approve'], expect: { status: 'SUCCEEDED', outcome: 'APPROVED' },
+    name: 'escalated-then-approved',
+    description: 'the adjusters miss the deadline; a team lead approves',
+    upload: upload('escalated'),
+    policy: activePolicy,
+    answer: { ...dent, estimated_cost: 3000 },
+    human: ['timeout', 'approve'],
+    expect: { status: 'SUCCEEDED', outcome: 'APPROVED' },
   },
   {
-    name: 'low-confidence', description: 'cheap damage but the model is unsure (0.55 < 0.8): a person looks',
-    upload: upload('unsure'), policy: activePolicy,
-    answer: { ...dent, confidence_score: 0.55 }, human: ['approve'], expect: { status: 'SUCCEEDED', outcome: 'APPROVED' },
+    name: 'low-confidence',
+    description: 'cheap damage but the model is unsure (0.55 < 0.8): a person looks',
+    upload: upload('unsure'),
+    policy: activePolicy,
+    answer: { ...dent, confidence_score: 0.55 },
+    human: ['approve'],
+    expect: { status: 'SUCCEEDED', outcome: 'APPROVED' },
   },
   {
-    name: 'auto-rejected', description: 'the policy has lapsed: rejected without asking anyone',
-    upload: upload('lapsed'), policy: { ...activePolicy, status: 'LAPSED' }, answer: dent, expect: { status: 'SUCCEEDED', outcome: 'AUTO_REJECTED' },
+    name: 'auto-rejected',
+    description: 'the policy has lapsed: rejected without asking anyone',
+    upload: upload('lapsed'),
+    policy: { ...activePolicy, status: 'LAPSED' },
+    answer: dent,
+    expect: { status: 'SUCCEEDED', outcome: 'AUTO_REJECTED' },
   },
   {
-    name: 'invalid-upload', description: 'a PNG uploaded as image/jpeg: rejected before any model call',
-    upload: upload('forged', png(4096)), policy: activePolicy, answer: dent, expect: { status: 'SUCCEEDED', outcome: 'REJECTED_INVALID' },
+    name: 'invalid-upload',
+    description: 'a PNG uploaded as image/jpeg: rejected before any model call',
+    upload: upload('forged', png(4096)),
+    policy: activePolicy,
+    answer: dent,
+    expect: { status: 'SUCCEEDED', outcome: 'REJECTED_INVALID' },
   },
   {
-    name: 'bedrock-throttled', description: 'Bedrock throttles twice, the third attempt answers',
-    upload: upload('throttled'), policy: activePolicy, answer: dent, throttles: 2, expect: { status: 'SUCCEEDED', outcome: 'AUTO_APPROVED' },
+    name: 'bedrock-throttled',
+    description: 'Bedrock throttles twice, the third attempt answers',
+    upload: upload('throttled'),
+    policy: activePolicy,
+    answer: dent,
+    throttles: 2,
+    expect: { status: 'SUCCEEDED', outcome: 'AUTO_APPROVED' },
   },
   {
-    name: 'schema-violation', description: 'the model answers severity 7 (schema: 1-5): recorded, kept in S3, execution fails',
-    upload: upload('bad-answer'), policy: activePolicy, answer: { ...dent, severity_score: 7 },
+    name: 'schema-violation',
+    description: 'the model answers severity 7 (schema: 1-5): recorded, kept in S3, execution fails',
+    upload: upload('bad-answer'),
+    policy: activePolicy,
+    answer: { ...dent, severity_score: 7 },
     expect: { status: 'FAILED', outcome: 'ERROR_INVALID_ANSWER' },
   },
 ];
@@ -187,8 +229,11 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
   aws.converse = (input: any) => {
     if (/nova-micro/.test(input.modelId)) {
       tokens.summarizerInput += 320; tokens.summarizerOutput += 60;
-      return { output: { message: { role: 'assistant', content: [{ text: 'Rear door dent; estimate and severity as assessed; photo consistent with the claim.' }] } },
-        stopReason: 'end_turn', usage: { inputTokens: 320, outputTokens: 60, totalTokens: 380 } };
+      return {
+        output: { message: { role: 'assistant', content: [{ text: 'Rear door dent; estimate and severity as assessed; photo consistent with the claim.' }] } },
+        stopReason: 'end_turn',
+        usage: { inputTokens: 320, outputTokens: 60, totalTokens: 380 },
+      };
     }
     if (throttlesLeft > 0) {
       throttlesLeft--;
@@ -197,26 +242,51 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
       throw err;
     }
     tokens.input += usage.inputTokens; tokens.output += usage.outputTokens;
-    return { output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'record_answer', input: scenario.answer } }] } },
-      stopReason: 'tool_use', usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens } };
+    return {
+      output: { message: { role: 'assistant', content: [{ toolUse: { toolUseId: 't1', name: 'record_answer', input: scenario.answer } }] } },
+      stopReason: 'tool_use',
+      usage: { ...usage, totalTokens: usage.inputTokens + usage.outputTokens },
+    };
   };
 
   const reasonerDeps = {
     env: parseReasonerEnv({
-      ARTIFACT_BUCKET: 'artifacts', ARTIFACT_PREFIX: 'artifacts/', CONTEXT_TABLE: 'context', CONTEXT_TTL_SECONDS: '2592000',
-      METRICS_NAMESPACE: 'Sim', WORKFLOW_NAME: 'insurance-claims',
+      ARTIFACT_BUCKET: 'artifacts',
+      ARTIFACT_PREFIX: 'artifacts/',
+      CONTEXT_TABLE: 'context',
+      CONTEXT_TTL_SECONDS: '2592000',
+      METRICS_NAMESPACE: 'Sim',
+      WORKFLOW_NAME: 'insurance-claims',
     }),
-    bedrock: aws.bedrock, s3: aws.s3, ddb: aws.ddb, metrics: { count: () => undefined }, log: quiet, now: () => NOW,
+    bedrock: aws.bedrock,
+    s3: aws.s3,
+    ddb: aws.ddb,
+    metrics: { count: () => undefined },
+    log: quiet,
+    now: () => NOW,
   };
   const signingKey = async () => 'local-simulation-signing-key-0123456789abcdef0123456789abcdef';
   const requestConfig = {
-    approvalsTable: 'approvals', signingSecretArn: 'arn:secret', endpointUrl: 'https://approvals.example.com/v1/',
-    primaryTopicArn: 'arn:aws:sns:us-east-1:123456789012:adjusters', escalationTopicArn: 'arn:aws:sns:us-east-1:123456789012:team-leads',
-    eventBusName: 'default', eventSource: 'cdk-production-patterns.agent-workflow', workflowName: 'insurance-claims',
+    approvalsTable: 'approvals',
+    signingSecretArn: 'arn:secret',
+    endpointUrl: 'https://approvals.example.com/v1/',
+    primaryTopicArn: 'arn:aws:sns:us-east-1:123456789012:adjusters',
+    escalationTopicArn: 'arn:aws:sns:us-east-1:123456789012:team-leads',
+    eventBusName: 'default',
+    eventSource: 'cdk-production-patterns.agent-workflow',
+    workflowName: 'insurance-claims',
   };
   const endpointConfig = {
-    approvalsTable: 'approvals', auditTable: 'audit', signingSecretArn: 'arn:secret', workflowName: 'insurance-claims',
-    eventBusName: 'default', eventSource: 'cdk-production-patterns.agent-workflow', metricsNamespace: 'Sim',
+    approvalsTable: 'approvals',
+    auditTable: 'audit',
+    signingSecretArn: 'arn:secret',
+    workflowName: 'insurance-claims',
+    eventBusName: 'default',
+    eventSource: 'cdk-production-patterns.agent-workflow',
+    metricsNamespace: 'Sim',
+  };
+  const endpointDeps = {
+    ddb: aws.ddb, sfn: aws.sfn, events: aws.eventBridge, signingKey, now: () => NOW, log: quiet, metrics: { count: () => undefined },
   };
   const human = [...(scenario.human ?? [])];
   let approvalCalls = 0;
@@ -241,17 +311,28 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     const id = decodeURIComponent(url.pathname.split('/').pop()!);
     const params = Object.fromEntries(url.searchParams.entries());
     const base = {
-      resource: '/approvals/{id}', path: `/v1/approvals/${id}`, pathParameters: { id }, isBase64Encoded: false,
-      requestContext: { identity: { sourceIp: '198.51.100.7' } } as any, multiValueHeaders: {}, multiValueQueryStringParameters: null, stageVariables: null,
+      resource: '/approvals/{id}',
+      path: `/v1/approvals/${id}`,
+      pathParameters: { id },
+      isBase64Encoded: false,
+      requestContext: { identity: { sourceIp: '198.51.100.7' } } as any,
+      multiValueHeaders: {},
+      multiValueQueryStringParameters: null,
+      stageVariables: null,
     };
     // a mail scanner opens the GET link first: it must change nothing
     const get = await endpointHandle({ ...base, httpMethod: 'GET', headers: {}, queryStringParameters: params, body: null } as any,
-      endpointConfig, { ddb: aws.ddb, sfn: aws.sfn, events: aws.eventBridge, signingKey, now: () => NOW, log: quiet, metrics: { count: () => undefined } });
+      endpointConfig, endpointDeps);
     if (get.statusCode !== 200 || aws.taskResponses.length > 0) throw new Error(`GET answered ${get.statusCode} or decided`);
     const body = new URLSearchParams({ ...params, comment: action === 'approve' ? 'Photos match the garage quote.' : 'Damage predates the policy.', name: 'J. Adjuster' });
-    const post = await endpointHandle({ ...base, httpMethod: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, queryStringParameters: null,
-      body: body.toString() } as any,
-    endpointConfig, { ddb: aws.ddb, sfn: aws.sfn, events: aws.eventBridge, signingKey, now: () => NOW, log: quiet, metrics: { count: () => undefined } });
+    const post = await endpointHandle({
+      ...base,
+      httpMethod: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      queryStringParameters: null,
+      body: body.toString(),
+    } as any,
+    endpointConfig, endpointDeps);
     if (post.statusCode !== 200) throw new Error(`POST answered ${post.statusCode}: ${post.body.slice(0, 200)}`);
     const response = aws.taskResponses.find((r) => r.token === token);
     if (!response) throw new Error('the endpoint did not answer the task');

@@ -386,8 +386,22 @@ export class StepFunctionsAgentWorkflow extends Construct {
 
     // ---- the definition
     const definition = this.buildDefinition({
-      validatorFn, rules, reasoner, reasoningConfig, invocation, structured, maxTokens, attach, r, tools, policy, approval,
-      approvalRequestFn, timeout, escalationTimeout, hasEscalation: !!escalation,
+      validatorFn,
+      rules,
+      reasoner,
+      reasoningConfig,
+      invocation,
+      structured,
+      maxTokens,
+      attach,
+      r,
+      tools,
+      policy,
+      approval,
+      approvalRequestFn,
+      timeout,
+      escalationTimeout,
+      hasEscalation: !!escalation,
     });
 
     this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention, removalPolicy: RemovalPolicy.DESTROY });
@@ -472,15 +486,23 @@ export class StepFunctionsAgentWorkflow extends Construct {
   /** Bedrock throttles of the model (AWS/Bedrock InvocationThrottles). */
   public metricModelThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: 'AWS/Bedrock', metricName: 'InvocationThrottles', dimensionsMap: { ModelId: this.modelId },
-      period: Duration.minutes(5), statistic: 'Sum', ...props,
+      namespace: 'AWS/Bedrock',
+      metricName: 'InvocationThrottles',
+      dimensionsMap: { ModelId: this.modelId },
+      period: Duration.minutes(5),
+      statistic: 'Sum',
+      ...props,
     });
   }
 
   private customMetric(metricName: string, statistic: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
-      namespace: AGENT_WORKFLOW_METRICS_NAMESPACE, metricName, dimensionsMap: { Workflow: this.workflowName },
-      period: Duration.minutes(15), statistic, ...props,
+      namespace: AGENT_WORKFLOW_METRICS_NAMESPACE,
+      metricName,
+      dimensionsMap: { Workflow: this.workflowName },
+      period: Duration.minutes(15),
+      statistic,
+      ...props,
     });
   }
 
@@ -516,7 +538,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(Math.max(1, Math.ceil(ttl.toDays({ integral: false })))), noncurrentVersionExpiration: Duration.days(7) }],
+      lifecycleRules: [{
+        expiration: Duration.days(Math.max(1, Math.ceil(ttl.toDays({ integral: false })))),
+        noncurrentVersionExpiration: Duration.days(7),
+      }],
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -661,7 +686,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
         'The trigger bucket is imported: make sure its EventBridge notifications are enabled, or no execution will start.');
     }
     const dlq = new sqs.Queue(this, 'TriggerDeadLetterQueue', {
-      encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED, encryptionMasterKey: key, enforceSSL: true, retentionPeriod: Duration.days(14),
+      encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
     });
     for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
       Validations.of(dlq).acknowledge({ id: rule, reason: 'This queue is itself the dead-letter queue of the trigger queue and rule.' });
@@ -703,7 +731,9 @@ export class StepFunctionsAgentWorkflow extends Construct {
   private createAlarms(props: StepFunctionsAgentWorkflowProps, own: lambda.Function[], hasApproval: boolean): cloudwatch.IAlarm[] {
     const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
       const a = new cloudwatch.Alarm(this, id, {
-        metric, threshold, evaluationPeriods: 1,
+        metric,
+        threshold,
+        evaluationPeriods: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
         alarmDescription: description,
@@ -780,10 +810,22 @@ export class StepFunctionsAgentWorkflow extends Construct {
   // the state machine definition (JSONPath, no variables: it runs in aws-local-stepfunctions too)
 
   private buildDefinition(o: {
-    validatorFn: lambda.IFunction; rules: ValidationRules; reasoner: lambda.IFunction; reasoningConfig: ReasoningConfig;
-    invocation: ReasoningInvocation; structured: StructuredOutput; maxTokens: number; attach: boolean;
-    r: AgentReasoning['options']; tools: AgentTool[]; policy: ApprovalPolicy; approval?: HumanApproval;
-    approvalRequestFn?: lambda.IFunction; timeout: Duration; escalationTimeout: Duration; hasEscalation: boolean;
+    validatorFn: lambda.IFunction;
+    rules: ValidationRules;
+    reasoner: lambda.IFunction;
+    reasoningConfig: ReasoningConfig;
+    invocation: ReasoningInvocation;
+    structured: StructuredOutput;
+    maxTokens: number;
+    attach: boolean;
+    r: AgentReasoning['options'];
+    tools: AgentTool[];
+    policy: ApprovalPolicy;
+    approval?: HumanApproval;
+    approvalRequestFn?: lambda.IFunction;
+    timeout: Duration;
+    escalationTimeout: Duration;
+    hasEscalation: boolean;
   }): sfn.IChainable {
     const progress = (id: string, step: string, status: string, percent: number) => {
       const t = tasks.EventBridgePutEvents.jsonPath(this, id, {
@@ -820,8 +862,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
         },
         resultPath: sfn.JsonPath.DISCARD,
       });
-      t.addRetry({ errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded'],
-        maxAttempts: 5, interval: Duration.seconds(1), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+      t.addRetry({
+        errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded'],
+        maxAttempts: 5,
+        interval: Duration.seconds(1),
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
       t.addCatch(new sfn.Fail(this, `${id} Failed`, { error: 'AuditWriteFailed', cause: 'The audit record could not be written; see the execution history.' }));
       return t;
     };
@@ -865,8 +912,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
       resultPath: '$.validation',
       retryOnServiceExceptions: true,
     });
-    validate.addRetry({ errors: ['SlowDown', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'ThrottlingException'],
-      maxAttempts: 3, interval: Duration.seconds(2), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+    validate.addRetry({
+      errors: ['SlowDown', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'ThrottlingException'],
+      maxAttempts: 3,
+      interval: Duration.seconds(2),
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
     catchAll(validate);
 
     const rejectedInvalid = audit('Record Rejected Input', {
@@ -905,7 +957,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
         retryOnServiceExceptions: true,
       });
       modelRetry(reason, RETRYABLE_MODEL_ERRORS);
-      if ((o.r.schemaRetries ?? 1) > 0) reason.addRetry({ errors: [SCHEMA_VIOLATION_ERROR], maxAttempts: o.r.schemaRetries ?? 1, interval: Duration.seconds(1) });
+      const schemaRetries = o.r.schemaRetries ?? 1;
+      if (schemaRetries > 0) reason.addRetry({ errors: [SCHEMA_VIOLATION_ERROR], maxAttempts: schemaRetries, interval: Duration.seconds(1) });
       reason.addCatch(recordInvalidAnswer, { errors: [SCHEMA_VIOLATION_ERROR], resultPath: '$.error' });
       catchAll(reason);
       reasonChain = reason;
@@ -955,8 +1008,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
           resultSelector: { 'items.$': '$.Items' },
           resultPath: '$.memory',
         });
-        load.addRetry({ errors: ['DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.InternalServerErrorException'],
-          maxAttempts: 3, interval: Duration.seconds(1), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
+        load.addRetry({
+          errors: ['DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.InternalServerErrorException'],
+          maxAttempts: 3,
+          interval: Duration.seconds(1),
+          backoffRate: 2,
+          jitterStrategy: sfn.JitterType.FULL,
+        });
         catchAll(load);
         const none = new sfn.Pass(this, 'No Memory', { result: sfn.Result.fromObject({ items: [] }), resultPath: '$.memory' });
         reasonFirst = new sfn.Choice(this, 'Has Memory Scope?')
@@ -988,19 +1046,20 @@ export class StepFunctionsAgentWorkflow extends Construct {
     });
 
     // --- decision
-    const verdict = (id: string, route: string, outcome: string, reason: string | undefined, extra: Record<string, string> = {}) => new sfn.Pass(this, id, {
-      parameters: {
-        route,
-        outcome,
-        ...(reason !== undefined ? { reason } : { 'reason.$': '$.verdict.reason' }),
-        'approver': 'policy',
-        'comment': '',
-        'approvalId': '',
-        'decidedAt.$': '$$.State.EnteredTime',
-        ...extra,
-      },
-      resultPath: '$.verdict',
-    });
+    const verdict = (id: string, route: string, outcome: string, reason: string | undefined, extra: Record<string, string> = {}) =>
+      new sfn.Pass(this, id, {
+        parameters: {
+          route,
+          outcome,
+          ...(reason !== undefined ? { reason } : { 'reason.$': '$.verdict.reason' }),
+          'approver': 'policy',
+          'comment': '',
+          'approvalId': '',
+          'decidedAt.$': '$$.State.EnteredTime',
+          ...extra,
+        },
+        resultPath: '$.verdict',
+      });
 
     const recordOutcome = audit('Record Outcome', {
       outcome: S('$.verdict.outcome'),
@@ -1026,8 +1085,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
       .next(progress('Progress Completed', 'completed', 'COMPLETED', 100))
       .next(new sfn.Pass(this, 'Result', {
         parameters: {
-          'outcome.$': '$.verdict.outcome', 'route.$': '$.verdict.route', 'reason.$': '$.verdict.reason',
-          'approver.$': '$.verdict.approver', 'executionId.$': '$$.Execution.Id', 'fields.$': '$.reasoning.fields', 'artifactKey.$': '$.reasoning.artifactKey',
+          'outcome.$': '$.verdict.outcome',
+          'route.$': '$.verdict.route',
+          'reason.$': '$.verdict.reason',
+          'approver.$': '$.verdict.approver',
+          'executionId.$': '$$.Execution.Id',
+          'fields.$': '$.reasoning.fields',
+          'artifactKey.$': '$.reasoning.artifactKey',
         },
       }))
       .next(new sfn.Succeed(this, 'Done'));
@@ -1099,8 +1163,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
     });
     const approvedVerdict = (id: string) => new sfn.Pass(this, id, {
       parameters: {
-        'route': 'HUMAN', 'outcome': 'APPROVED', 'reason.$': '$.verdict.reason', 'approver.$': '$.approval.approver',
-        'comment.$': '$.approval.comment', 'approvalId.$': '$.approval.approvalId', 'decidedAt.$': '$.approval.decidedAt',
+        'route': 'HUMAN',
+        'outcome': 'APPROVED',
+        'reason.$': '$.verdict.reason',
+        'approver.$': '$.approval.approver',
+        'comment.$': '$.approval.comment',
+        'approvalId.$': '$.approval.approvalId',
+        'decidedAt.$': '$.approval.decidedAt',
       },
       resultPath: '$.verdict',
     });
@@ -1110,16 +1179,26 @@ export class StepFunctionsAgentWorkflow extends Construct {
     });
     const rejectedVerdict = new sfn.Pass(this, 'Rejected by Human', {
       parameters: {
-        'route': 'HUMAN', 'outcome': 'REJECTED', 'reason.$': '$.verdict.reason', 'approver.$': '$.approval.decision.approver',
-        'comment.$': '$.approval.decision.comment', 'approvalId.$': '$.approval.decision.approvalId', 'decidedAt.$': '$.approval.decision.decidedAt',
+        'route': 'HUMAN',
+        'outcome': 'REJECTED',
+        'reason.$': '$.verdict.reason',
+        'approver.$': '$.approval.decision.approver',
+        'comment.$': '$.approval.decision.comment',
+        'approvalId.$': '$.approval.decision.approvalId',
+        'decidedAt.$': '$.approval.decision.decidedAt',
       },
       resultPath: '$.verdict',
     });
     parseRejection.next(rejectedVerdict).next(recordOutcome);
     const timedOut = new sfn.Pass(this, 'Approval Timed Out', {
       parameters: {
-        'route': 'HUMAN', 'outcome': 'REJECTED_TIMEOUT', 'reason.$': '$.verdict.reason', 'approver': 'timeout',
-        'comment': 'no decision before the approval timeout', 'approvalId': '', 'decidedAt.$': '$$.State.EnteredTime',
+        'route': 'HUMAN',
+        'outcome': 'REJECTED_TIMEOUT',
+        'reason.$': '$.verdict.reason',
+        'approver': 'timeout',
+        'comment': 'no decision before the approval timeout',
+        'approvalId': '',
+        'decidedAt.$': '$$.State.EnteredTime',
       },
       resultPath: '$.verdict',
     });

@@ -34,7 +34,9 @@ function awsError(name: string, message = name, status = 400): Error {
 }
 
 /** Evaluates the condition subset the handlers use: `a = :v`, `a > :v`, `a < :v`, attribute_(not_)exists(a), joined by AND. */
-function evalCondition(expr: string | undefined, item: Record<string, any> | undefined, names: Record<string, string> = {}, values: Record<string, any> = {}): boolean {
+function evalCondition(
+  expr: string | undefined, item: Record<string, any> | undefined, names: Record<string, string> = {}, values: Record<string, any> = {},
+): boolean {
   if (!expr) return true;
   const name = (n: string) => names[n] ?? n;
   const val = (t: string) => (t.startsWith(':') ? values[t] : item?.[name(t)]);
@@ -80,13 +82,6 @@ export class FakeAgentAws {
   public readonly events: { source: string; detailType: string; detail: any }[] = [];
   public readonly taskResponses: TaskResponse[] = [];
   public readonly converseCalls: any[] = [];
-  /** Bedrock Converse behaviour (model id → answer); throws to simulate errors. */
-  public converse: (input: any) => any = () => {
-    throw new Error('no Converse behaviour set');
-  };
-  /** Step Functions task-response behaviour: throw to simulate TaskTimedOut, throttling... */
-  public onTaskResponse: (r: TaskResponse) => void = () => undefined;
-
   public readonly s3 = new S3Client({ region: 'us-east-1' });
   public readonly ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }), { marshallOptions: { removeUndefinedValues: true } });
   public readonly sns = new SNSClient({ region: 'us-east-1' });
@@ -94,7 +89,16 @@ export class FakeAgentAws {
   public readonly sfn = new SFNClient({ region: 'us-east-1' });
   public readonly bedrock = new BedrockRuntimeClient({ region: 'us-east-1' });
 
+  /** Bedrock Converse behaviour (model id → answer); throws to simulate errors. */
+  public converse: (input: any) => any;
+  /** Step Functions task-response behaviour: throw to simulate TaskTimedOut, throttling... */
+  public onTaskResponse: (r: TaskResponse) => void;
+
   constructor() {
+    this.converse = () => {
+      throw new Error('no Converse behaviour set');
+    };
+    this.onTaskResponse = () => undefined;
     const s3 = mockClient(this.s3);
     s3.on(HeadObjectCommand).callsFake((input) => {
       const o = this.objects.get(`${input.Bucket}/${input.Key}`);
@@ -108,7 +112,10 @@ export class FakeAgentAws {
       const range = /^bytes=(\d+)-(\d+)$/.exec(input.Range ?? '');
       if (range) body = body.subarray(Number(range[1]), Number(range[2]) + 1);
       return {
-        ContentLength: body.length, ContentType: o.contentType, Metadata: o.metadata, VersionId: o.versionId,
+        ContentLength: body.length,
+        ContentType: o.contentType,
+        Metadata: o.metadata,
+        VersionId: o.versionId,
         Body: { transformToByteArray: async () => new Uint8Array(body), transformToString: async () => body.toString('utf8') } as any,
       };
     });
@@ -164,7 +171,7 @@ export class FakeAgentAws {
     });
     mockClient(this.eventBridge).on(PutEventsCommand).callsFake((input) => {
       for (const e of input.Entries ?? []) this.events.push({ source: e.Source!, detailType: e.DetailType!, detail: JSON.parse(e.Detail ?? '{}') });
-      return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_, i) => ({ EventId: `e-${i}` })) };
+      return { FailedEntryCount: 0, Entries: (input.Entries ?? []).map((_: unknown, i: number) => ({ EventId: `e-${i}` })) };
     });
     const sfn = mockClient(this.sfn);
     const respond = (r: TaskResponse) => {

@@ -10,8 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { createApp } from '../../examples/insurance-claims/app';
-import { CLAIM_SCHEMA } from '../../examples/insurance-claims/app';
+import { createApp, CLAIM_SCHEMA } from '../../examples/insurance-claims/app';
 import {
   BUCKET, costPerExecution, jpeg, runScenario, Scenario, ScenarioRun, SCENARIOS, synthTemplate, workflowDefinition,
 } from '../../examples/insurance-claims/simulation';
@@ -57,15 +56,26 @@ describe('insurance-claims scenarios', () => {
     ]);
     const o = run.outcome!;
     expect(o).toEqual(expect.objectContaining({
-      outcome: 'AUTO_APPROVED', route: 'POLICY', approver: 'policy', reason: 'no approval condition matched',
-      modelId: 'us.amazon.nova-pro-v1:0', objectVersion: 'v1', actorId: 'customer-42',
+      outcome: 'AUTO_APPROVED',
+      route: 'POLICY',
+      approver: 'policy',
+      reason: 'no approval condition matched',
+      modelId: 'us.amazon.nova-pro-v1:0',
+      objectVersion: 'v1',
+      actorId: 'customer-42',
       promptHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       outputDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       toolsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
-      inputTokens: 1850, outputTokens: 160,
+      inputTokens: 1850,
+      outputTokens: 160,
     }));
-    expect(JSON.parse(o.structuredOutput)).toEqual({ damage_type: 'dent', estimated_cost: 850, severity_score: 2, confidence_score: 0.93,
-      summary: 'Shallow dent on the rear left door, paint intact.' });
+    expect(JSON.parse(o.structuredOutput)).toEqual({
+      damage_type: 'dent',
+      estimated_cost: 850,
+      severity_score: 2,
+      confidence_score: 0.93,
+      summary: 'Shallow dent on the rear left door, paint intact.',
+    });
     expect(JSON.parse(o.toolResults)).toEqual({ policy: { autoApproveLimit: 1500, coverageLimit: 25000, status: 'ACTIVE' } });
     // the full answer (with the nested damaged_parts array) is in S3, the summary and reference in the context table
     const artifact = run.aws.objects.get(`artifacts/${o.artifactKey}`);
@@ -105,8 +115,12 @@ describe('insurance-claims scenarios', () => {
     const run = runs.get('human-approved')!;
     expect(run.result.path).toContain('Request Approval');
     expect(run.outcome).toEqual(expect.objectContaining({
-      outcome: 'APPROVED', route: 'HUMAN', reason: 'approval required: output.estimated_cost > policy.autoApproveLimit',
-      approver: 'link:primary (J. Adjuster)', comment: 'Photos match the garage quote.', approvalId: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
+      outcome: 'APPROVED',
+      route: 'HUMAN',
+      reason: 'approval required: output.estimated_cost > policy.autoApproveLimit',
+      approver: 'link:primary (J. Adjuster)',
+      comment: 'Photos match the garage quote.',
+      approvalId: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     }));
     const decision = run.auditItems.find((i) => String(i.recordId).startsWith('APPROVAL#'));
     expect(decision).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:primary (J. Adjuster)', comment: 'Photos match the garage quote.' }));
@@ -182,14 +196,20 @@ describe('state payload budget (5 MiB input, 100 KB answer)', () => {
       trigger: AgentTrigger.s3ObjectCreated(bucket, { prefix: 'claims/' }),
       validation: InputValidation.s3Object({ maxSize: Size.mebibytes(5), contentTypes: ['image/jpeg'] }),
       reasoning: AgentReasoning.bedrockConverse({
-        modelId: 'us.amazon.nova-pro-v1:0', systemPrompt: 's', prompt: 'Assess {{key}}',
+        modelId: 'us.amazon.nova-pro-v1:0',
+        systemPrompt: 's',
+        prompt: 'Assess {{key}}',
         outputSchema: { ...CLAIM_SCHEMA, properties: { ...CLAIM_SCHEMA.properties, damaged_parts: { type: 'array', items: { type: 'string' } } } },
-        invocation, maxTokens,
+        invocation,
+        maxTokens,
       }),
       tools: [AgentTool.dynamoDbGetItem('policy', policies, {
         key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
-        attributes: { autoApproveLimit: DynamoProjection.number('autoApproveLimit'), coverageLimit: DynamoProjection.number('coverageLimit'),
-          status: DynamoProjection.string('status') },
+        attributes: {
+          autoApproveLimit: DynamoProjection.number('autoApproveLimit'),
+          coverageLimit: DynamoProjection.number('coverageLimit'),
+          status: DynamoProjection.string('status'),
+        },
       })],
       approval: ApprovalPolicy.when([DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'autoApproveLimit'))],
         HumanApproval.notify(new sns.Topic(stack, 'T'), { timeout: Duration.hours(4) })),

@@ -166,7 +166,8 @@ export async function runLocal(definition: any, input: any, options: LocalRunOpt
     maxPayloadBytes = bytes(output);
     maxPayloadState = '(execution output)';
   }
-  return { status, output, error, cause, path, transitions: path.length + Object.values(retries).reduce((a, b) => a + b, 0), retries, maxPayloadBytes, maxPayloadState };
+  const transitions = path.length + Object.values(retries).reduce((a, b) => a + b, 0);
+  return { status, output, error, cause, path, transitions, retries, maxPayloadBytes, maxPayloadState };
 }
 
 /**

@@ -141,6 +141,22 @@ export const SCENARIOS: Scenario[] = [
     expect: { status: 'SUCCEEDED', outcome: 'AUTO_REJECTED' },
   },
   {
+    name: 'unknown-policy',
+    description: 'no policy item for the claim\'s policy id: the missing limits send it to a person, who rejects',
+    upload: upload('no-policy'),
+    answer: dent,
+    human: ['reject'],
+    expect: { status: 'SUCCEEDED', outcome: 'REJECTED' },
+  },
+  {
+    name: 'missing-metadata',
+    description: 'uploaded without the policy-id metadata the prompt and the policy lookup need',
+    upload: { ...upload('no-metadata'), metadata: {} },
+    policy: activePolicy,
+    answer: dent,
+    expect: { status: 'SUCCEEDED', outcome: 'REJECTED_INVALID' },
+  },
+  {
     name: 'invalid-upload',
     description: 'a PNG uploaded as image/jpeg: rejected before any model call',
     upload: upload('forged', png(4096)),

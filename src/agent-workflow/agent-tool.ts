@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 
 /** How one DynamoDB attribute becomes a field of the tool result. */
 export class DynamoProjection {
-  /** A number attribute (N), as a JSON number. */
+  /** A number attribute (N), as a JSON number (null when the item or attribute is absent). */
   public static number(attribute: string): DynamoProjection {
     return new DynamoProjection(attribute, 'N');
   }
@@ -24,7 +24,11 @@ export class DynamoProjection {
     /** The attribute name. */
     public readonly attribute: string,
     /** @internal */ public readonly _type: 'N' | 'S' | 'BOOL',
-  ) {}
+  ) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(attribute)) {
+      throw new Error(`DynamoProjection: attribute '${attribute}' must be letters, digits and _ (not starting with a digit)`);
+    }
+  }
 }
 
 /** Options of a DynamoDB GetItem tool. */
@@ -92,9 +96,12 @@ export interface HttpToolOptions {
   readonly select?: string;
 }
 
-/** @internal What a tool builds. */
+/** @internal What a tool builds: its task (for retries) and the branch to run (task plus any projection states). */
 export interface BoundTool {
   readonly state: sfn.TaskStateBase;
+  readonly branch: sfn.IChainable;
+  /** Statements the state machine role needs beyond what the task grants (e.g. the table's key). */
+  readonly policyStatements?: iam.PolicyStatement[];
 }
 
 /** A tool or enrichment step whose (small, projected) result joins the context under `$.tools.<name>`. */
@@ -140,20 +147,36 @@ class GetItemTool extends AgentTool {
     if (Object.keys(options.attributes).length === 0) throw new Error(`AgentTool ${name}: attributes must name at least one attribute`);
   }
   public _bind(scope: Construct, id: string): BoundTool {
-    const selector: Record<string, any> = {};
-    for (const [field, p] of Object.entries(this.options.attributes)) {
-      const at = `$.Item.${p.attribute}.${p._type}`;
-      // numbers arrive as strings in DynamoDB JSON: parse them so a Choice can compare them
-      selector[field] = p._type === 'N' ? sfn.JsonPath.stringToJson(sfn.JsonPath.stringAt(at)) : sfn.JsonPath.stringAt(at);
-    }
+    // A missing item or attribute must not fail the execution (a JSONPath that matches nothing raises
+    // States.Runtime, which no Catch handles): merge the result over an empty item, then the item over
+    // defaults naming every projected attribute, so each field is present (null when absent).
+    const attrs = Object.entries(this.options.attributes);
+    // (a literal null cannot be written through aws-cdk-lib's renderer; States.StringToJson('null') is one)
+    const defaults = Object.fromEntries(attrs.map(([, p]) => [p.attribute, p._type === 'N' ? { N: 'null' } : { [`${p._type}.$`]: "States.StringToJson('null')" }]));
     const state = tasks.DynamoGetItem.jsonPath(scope, id, {
       table: this.table,
       key: this.options.key,
       consistentRead: this.options.consistentRead ?? false,
-      projectionExpression: undefined,
-      resultSelector: selector,
+      resultSelector: { 'raw.$': '$', 'empty': { Item: {} }, defaults },
+      resultPath: '$.toolRaw',
     });
-    return { state };
+    const found = new sfn.Pass(scope, `${id} Item`, {
+      parameters: { 'found.$': 'States.JsonMerge($.toolRaw.empty, $.toolRaw.raw, false)', 'defaults.$': '$.toolRaw.defaults' },
+      resultPath: '$.toolRaw',
+    });
+    const fill = new sfn.Pass(scope, `${id} Defaults`, {
+      parameters: { 'item.$': 'States.JsonMerge($.toolRaw.defaults, $.toolRaw.found.Item, false)' },
+      resultPath: '$.toolRaw',
+    });
+    const project = new sfn.Pass(scope, `${id} Result`, {
+      parameters: Object.fromEntries(attrs.map(([field, p]) => [`${field}.$`, p._type === 'N'
+        ? `States.StringToJson($.toolRaw.item.${p.attribute}.N)`
+        : `$.toolRaw.item.${p.attribute}.${p._type}`])),
+    });
+    const policyStatements = this.table.encryptionKey
+      ? [new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.table.encryptionKey.keyArn] })]
+      : [];
+    return { state, branch: sfn.Chain.start(state).next(found).next(fill).next(project), policyStatements };
   }
 }
 
@@ -180,7 +203,7 @@ class QueryTool extends AgentTool {
         ? [new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.table.encryptionKey.keyArn] })]
         : undefined,
     });
-    return { state };
+    return { state, branch: state };
   }
 }
 
@@ -194,7 +217,7 @@ class LambdaTool extends AgentTool {
       payload: this.options.payload ?? sfn.TaskInput.fromObject(DEFAULT_TOOL_PAYLOAD),
       payloadResponseOnly: true,
     });
-    return { state };
+    return { state, branch: state };
   }
 }
 
@@ -212,6 +235,6 @@ class HttpTool extends AgentTool {
       body: this.options.body ?? sfn.TaskInput.fromObject(DEFAULT_TOOL_PAYLOAD),
       resultSelector: { 'value.$': this.options.select ?? '$.ResponseBody' },
     });
-    return { state };
+    return { state, branch: state };
   }
 }

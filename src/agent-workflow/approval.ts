@@ -56,12 +56,22 @@ function fmt(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Number(n.toPrecision(12)));
 }
 
+/** @internal The type a condition needs a field to have. */
+export type FieldType = 'number' | 'string' | 'boolean';
+
+/** @internal One field a condition reads, and the type it compares it as. */
+export interface FieldCheck {
+  readonly field: AgentField;
+  readonly type: FieldType;
+}
+
 /**
- * A condition over the workflow state, compiled into a Step Functions Choice rule.
+ * A condition over the workflow state, compiled into Step Functions Choice rules.
  *
- * Conditions used to require approval are fail-safe: when the field is missing or not of the
- * compared type, the condition counts as true (a person looks). Conditions used to reject
- * automatically count as false in that case.
+ * Missing data never decides by default: before any condition is compared, every field the
+ * conditions read is checked for presence and type (one Choice rule each, evaluated in order), and a
+ * missing or mistyped field sends the execution to a person (or, without human approval, rejects
+ * it) with the reason recorded. The comparisons themselves then only meet present, well-typed values.
  */
 export class DecisionCondition {
   /** field > value */
@@ -82,66 +92,60 @@ export class DecisionCondition {
   }
   /** field > other field (e.g. the estimated cost above the policy's auto-approve limit) */
   public static greaterThanField(field: AgentField, other: AgentField): DecisionCondition {
-    return new DecisionCondition(`${field.label} > ${other.label}`, [field, other],
-      sfn.Condition.numberGreaterThanJsonPath(field.jsonPath, other.jsonPath), sfn.Condition.and(isNumber(field), isNumber(other)));
+    return new DecisionCondition(`${field.label} > ${other.label}`, [{ field, type: 'number' }, { field: other, type: 'number' }],
+      sfn.Condition.numberGreaterThanJsonPath(field.jsonPath, other.jsonPath));
   }
   /** field < other field */
   public static lessThanField(field: AgentField, other: AgentField): DecisionCondition {
-    return new DecisionCondition(`${field.label} < ${other.label}`, [field, other],
-      sfn.Condition.numberLessThanJsonPath(field.jsonPath, other.jsonPath), sfn.Condition.and(isNumber(field), isNumber(other)));
+    return new DecisionCondition(`${field.label} < ${other.label}`, [{ field, type: 'number' }, { field: other, type: 'number' }],
+      sfn.Condition.numberLessThanJsonPath(field.jsonPath, other.jsonPath));
   }
   /** field equals a string */
   public static stringEquals(field: AgentField, value: string): DecisionCondition {
-    return new DecisionCondition(`${field.label} = '${value}'`, [field], sfn.Condition.stringEquals(field.jsonPath, value),
-      sfn.Condition.and(sfn.Condition.isPresent(field.jsonPath), sfn.Condition.isString(field.jsonPath)));
+    return new DecisionCondition(`${field.label} = '${value}'`, [{ field, type: 'string' }], sfn.Condition.stringEquals(field.jsonPath, value));
   }
   /** field equals a boolean */
   public static booleanEquals(field: AgentField, value: boolean): DecisionCondition {
-    return new DecisionCondition(`${field.label} = ${value}`, [field], sfn.Condition.booleanEquals(field.jsonPath, value),
-      sfn.Condition.and(sfn.Condition.isPresent(field.jsonPath), sfn.Condition.isBoolean(field.jsonPath)));
+    return new DecisionCondition(`${field.label} = ${value}`, [{ field, type: 'boolean' }], sfn.Condition.booleanEquals(field.jsonPath, value));
   }
   /** All of the conditions. */
   public static all(conditions: DecisionCondition[]): DecisionCondition {
     if (conditions.length === 0) throw new Error('DecisionCondition.all needs at least one condition');
-    return new DecisionCondition(conditions.map((c) => c.description).join(' and '), conditions.flatMap((c) => c._fields),
-      sfn.Condition.and(...conditions.map((c) => c._compile(false))), sfn.Condition.and(...conditions.map((c) => c._evaluable)));
+    return new DecisionCondition(conditions.map((c) => c.description).join(' and '), conditions.flatMap((c) => c._checks),
+      sfn.Condition.and(...conditions.map((c) => c._comparison)));
   }
   /** Any of the conditions. */
   public static any(conditions: DecisionCondition[]): DecisionCondition {
     if (conditions.length === 0) throw new Error('DecisionCondition.any needs at least one condition');
-    return new DecisionCondition(conditions.map((c) => c.description).join(' or '), conditions.flatMap((c) => c._fields),
-      sfn.Condition.or(...conditions.map((c) => c._compile(false))), sfn.Condition.and(...conditions.map((c) => c._evaluable)));
+    return new DecisionCondition(conditions.map((c) => c.description).join(' or '), conditions.flatMap((c) => c._checks),
+      sfn.Condition.or(...conditions.map((c) => c._comparison)));
   }
 
   private static numeric(field: AgentField, description: string, compare: sfn.Condition): DecisionCondition {
-    return new DecisionCondition(description, [field], compare, isNumber(field));
+    return new DecisionCondition(description, [{ field, type: 'number' }], compare);
   }
 
   private constructor(
     /** The condition in words; recorded as the decision reason. */
     public readonly description: string,
-    /** @internal */ public readonly _fields: AgentField[],
-    /** @internal the comparison; only evaluated when `_evaluable` holds */
+    /** @internal the fields read, with the type each is compared as */
+    public readonly _checks: FieldCheck[],
+    /** @internal the comparison (its fields are known present and well typed when it is evaluated) */
     public readonly _comparison: sfn.Condition,
-    /** @internal every field present and of the compared type */
-    public readonly _evaluable: sfn.Condition,
   ) {}
 
-  /**
-   * @internal The Choice condition. Fail-safe (approval conditions): true when the comparison holds
-   * or cannot be evaluated. Otherwise (rejection conditions): true only when it is evaluable and holds.
-   * Step Functions evaluates And/Or left to right and stops early, so the comparison never meets a
-   * missing or mistyped field (which would fail the execution with States.Runtime).
-   */
-  public _compile(failSafe: boolean): sfn.Condition {
-    return failSafe
-      ? sfn.Condition.or(sfn.Condition.not(this._evaluable), this._comparison)
-      : sfn.Condition.and(this._evaluable, this._comparison);
+  /** @internal The fields this condition reads. */
+  public get _fields(): AgentField[] {
+    return this._checks.map((c) => c.field);
   }
 }
 
-function isNumber(field: AgentField): sfn.Condition {
-  return sfn.Condition.and(sfn.Condition.isPresent(field.jsonPath), sfn.Condition.isNumeric(field.jsonPath));
+/** @internal Choice conditions that hold when a field is absent, or present with another type. */
+export function fieldProblems(check: FieldCheck): { missing: sfn.Condition; mistyped: sfn.Condition } {
+  const path = check.field.jsonPath;
+  const typed = check.type === 'number' ? sfn.Condition.isNumeric(path)
+    : check.type === 'string' ? sfn.Condition.isString(path) : sfn.Condition.isBoolean(path);
+  return { missing: sfn.Condition.isNotPresent(path), mistyped: sfn.Condition.not(typed) };
 }
 
 /** What happens when nobody decides in time. */
@@ -206,8 +210,8 @@ export class HumanApproval {
 /** Options of an approval policy. */
 export interface ApprovalPolicyOptions {
   /**
-   * Conditions that reject automatically (checked before the approval conditions). A missing
-   * or mistyped field never rejects automatically.
+   * Conditions that reject automatically (checked before the approval conditions). A missing or
+   * mistyped field they read goes to a person (or, without human approval, rejects with that reason).
    * @default - nothing is rejected automatically
    */
   readonly rejectWhen?: DecisionCondition[];
@@ -216,8 +220,8 @@ export interface ApprovalPolicyOptions {
 /** When the agent's decision needs a person. */
 export class ApprovalPolicy {
   /**
-   * A person approves when any condition holds (fail-safe: a missing or mistyped field counts as
-   * holding); otherwise the workflow approves automatically.
+   * A person approves when any condition holds, or when a field a condition reads is missing or
+   * mistyped (fail-safe); otherwise the workflow approves automatically.
    */
   public static when(conditions: DecisionCondition[], approval: HumanApproval, options: ApprovalPolicyOptions = {}): ApprovalPolicy {
     return new ApprovalPolicy(conditions, approval, options.rejectWhen ?? []);

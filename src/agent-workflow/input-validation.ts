@@ -18,6 +18,13 @@ export interface S3ObjectValidationOptions {
    * @default true
    */
   readonly checkMagicBytes?: boolean;
+  /**
+   * S3 user metadata the object must carry (e.g. `policy-id` for `x-amz-meta-policy-id`), else the
+   * input is invalid. Metadata named by prompt placeholders and `AgentField.metadata` conditions is
+   * always required.
+   * @default - only what the prompt and the conditions read
+   */
+  readonly requiredMetadata?: string[];
 }
 
 /** How the input is validated before any model sees it. */

@@ -21,7 +21,7 @@ import { Construct } from 'constructs';
 import { AgentReasoning, ReasoningInvocation, StructuredOutput } from './agent-reasoning';
 import { AgentTool } from './agent-tool';
 import { AgentTrigger } from './agent-trigger';
-import { AgentField, ApprovalPolicy, DecisionCondition, HumanApproval } from './approval';
+import { AgentField, ApprovalPolicy, DecisionCondition, fieldProblems, HumanApproval } from './approval';
 import { ContextCheckpoint } from './context-checkpoint';
 import { InputValidation } from './input-validation';
 import { modelArns, readsS3Location } from './model-arns';
@@ -203,6 +203,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
   public readonly eventBus: events.IEventBus;
 
   private readonly modelId: string;
+  private readonly toolStatements: iam.PolicyStatement[] = [];
 
   constructor(scope: Construct, id: string, props: StepFunctionsAgentWorkflowProps) {
     super(scope, id);
@@ -250,15 +251,28 @@ export class StepFunctionsAgentWorkflow extends Construct {
     }
     const escalation = approval?.options.onTimeout?.escalationTopic;
     const escalationTimeout = approval?.options.onTimeout?.escalationTimeout ?? timeout;
+    if (approval && escalation) {
+      if (escalationTimeout.toSeconds() < 60) {
+        throwPropError(this, 'approval.onTimeout', `the escalation timeout must be at least 60 seconds, got ${escalationTimeout.toSeconds()}`);
+      }
+      const hb = approval.options.heartbeat;
+      if (hb && hb.toSeconds() >= escalationTimeout.toSeconds()) {
+        throwPropError(this, 'approval.heartbeat', `must be shorter than the escalation timeout (${escalationTimeout.toHumanString()})`);
+      }
+      if (timeout.toSeconds() + escalationTimeout.toSeconds() > 365 * 24 * 3600 - 3600) {
+        throwPropError(this, 'approval.onTimeout', 'the approval and escalation timeouts together must stay under the one-year execution limit (minus an hour)');
+      }
+    }
 
     const structured = r.structuredOutput ?? StructuredOutput.TOOL_USE;
     const attach = r.attachTriggerObject ?? true;
     const s3Capable = readsS3Location(r.modelId);
+    const contentTypes = (validation.options.contentTypes ?? []).map((c) => c.toLowerCase());
     let invocation = r.invocation ?? ReasoningInvocation.AUTO;
     if (invocation === ReasoningInvocation.AUTO) {
-      invocation = s3Capable && maxTokens <= 4000 ? ReasoningInvocation.SDK_INTEGRATION : ReasoningInvocation.LAMBDA;
+      const imagesOnly = contentTypes.length > 0 && contentTypes.every((c) => /^image\/(png|jpeg|gif|webp)$/.test(c));
+      invocation = s3Capable && maxTokens <= 4000 && (!attach || imagesOnly) ? ReasoningInvocation.SDK_INTEGRATION : ReasoningInvocation.LAMBDA;
     }
-    const contentTypes = (validation.options.contentTypes ?? []).map((c) => c.toLowerCase());
     if (invocation === ReasoningInvocation.SDK_INTEGRATION) {
       if (attach && !s3Capable) {
         throwPropError(this, 'reasoning.invocation', `the SDK integration needs a model that reads S3 attachments (Amazon Nova Lite/Pro/Premier); '${r.modelId}' does not: use ReasoningInvocation.LAMBDA`);
@@ -322,6 +336,12 @@ export class StepFunctionsAgentWorkflow extends Construct {
       checkMagicBytes: validation.options.checkMagicBytes ?? true,
       bucket: props.trigger.bucket.bucketName,
       prefix: props.trigger.prefix,
+      // metadata the definition reads by path must exist (a missing path would fail the execution)
+      requiredMetadata: [...new Set([
+        ...(validation.options.requiredMetadata ?? []).map((m) => m.toLowerCase().replace(/[^a-z0-9_]/g, '_')),
+        ...[...r.prompt.matchAll(/\{\{\s*metadata\.([a-z0-9_]+)\s*\}\}/g)].map((m) => m[1]),
+        ...allConditions.flatMap((c) => c._fields).filter((f) => f._kind === 'metadata').map((f) => f._name),
+      ])].sort(),
     };
     let validatorFn: lambda.IFunction;
     if (validation.fn) {
@@ -352,7 +372,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     grantTable(reasoner, this.contextTable, ['dynamodb:PutItem', 'dynamodb:Query']);
     const invokeArns = [
       ...modelArns(stack, r.modelId, r.inferenceProfileRegions),
-      ...(checkpoint.summarizerModelId ? modelArns(stack, checkpoint.summarizerModelId, r.inferenceProfileRegions) : []),
+      ...(checkpoint.summarizerModelId ? modelArns(stack, checkpoint.summarizerModelId) : []),
     ];
     reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [...new Set(invokeArns)] }));
     if (attachment !== 'none') grantReadObjects(reasoner, props.trigger.bucket, props.trigger.prefix);
@@ -413,7 +433,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
       timeout: props.executionTimeout ?? Duration.seconds(approvalSeconds + 3600),
       logs: { destination: this.logGroup, level: props.logLevel ?? sfn.LogLevel.ERROR, includeExecutionData: props.logExecutionData ?? false },
       encryptionConfiguration: key ? new sfn.CustomerManagedEncryptionConfiguration(key) : undefined,
+      // With a customer key, aws-cdk-lib scopes the role's key use to the state machine's ARN, which
+      // needs the name at synth time (else the condition names no state machine).
+      stateMachineName: key ? Names.uniqueResourceName(this, { maxLength: 80, separator: '-' }) : undefined,
     });
+    // the audit records are written by the state machine itself (DynamoDB PutItem task)
+    grantTable(this.stateMachine, this.auditTable, ['dynamodb:PutItem']);
+    for (const statement of this.toolStatements) this.stateMachine.addToRolePolicy(statement);
     if (invocation === ReasoningInvocation.SDK_INTEGRATION && attach) {
       grantReadObjects(this.stateMachine, props.trigger.bucket, props.trigger.prefix);
     }
@@ -652,7 +678,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     });
     monitor.addEnvironment('APPROVALS_TABLE', table.tableName);
     grantTable(monitor, table, ['dynamodb:Query'], 'byStatus');
-    const monitorDlq = handlerDeadLetterQueue(this, 'ApprovalMonitorDeadLetterQueue', 'the approval monitor schedule');
+    const monitorDlq = handlerDeadLetterQueue(this, 'ApprovalMonitorDeadLetterQueue', 'the approval monitor schedule', key);
     new events.Rule(this, 'ApprovalMonitorSchedule', {
       schedule: events.Schedule.rate(Duration.minutes(15)),
       targets: [new targets.LambdaFunction(monitor, { deadLetterQueue: monitorDlq, retryAttempts: 2 })],
@@ -703,7 +729,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       deadLetterQueue: { queue: dlq, maxReceiveCount: 5 },
     });
     const keyMatch = trigger.prefix && trigger.suffix
-      ? [events.Match.wildcard(`${trigger.prefix.replace(/\*/g, '\\*')}*${trigger.suffix.replace(/\*/g, '\\*')}`)]
+      ? events.Match.wildcard(`${trigger.prefix.replace(/\*/g, '\\*')}*${trigger.suffix.replace(/\*/g, '\\*')}`)
       : trigger.prefix ? events.Match.prefix(trigger.prefix) : trigger.suffix ? events.Match.suffix(trigger.suffix) : undefined;
     new events.Rule(this, 'ObjectCreatedRule', {
       description: 'S3 Object Created events that start the agent workflow',
@@ -884,22 +910,24 @@ export class StepFunctionsAgentWorkflow extends Construct {
     };
 
     // --- failure endings (recorded, then Fail)
-    const failedEnd = progress('Progress Failed', 'failed', 'FAILED', 100).next(new sfn.Fail(this, 'Workflow Failed', {
-      errorPath: '$.error.Error', causePath: '$.error.Cause',
+    // Error objects from a Catch always carry Error; Cause is kept whole as JSON (a path to a missing
+    // field would raise States.Runtime, which no Catch handles).
+    const failureDetails = (id: string) => new sfn.Pass(this, id, { parameters: { 'cause.$': 'States.JsonToString($.error)' }, resultPath: '$.failure' });
+    const failedEnd = progress('Progress Failed', 'failed', 'FAILED', 100).next(failureDetails('Failure Details')).next(new sfn.Fail(this, 'Workflow Failed', {
+      errorPath: '$.error.Error', causePath: '$.failure.cause',
     }));
     const recordFailure = audit('Record Failure', {
       outcome: tasks.DynamoAttributeValue.fromString('FAILED'),
       error: S('$.error.Error'),
-      cause: S('$.error.Cause'),
+      cause: SJ('$.error'),
     }).next(failedEnd);
-    const invalidAnswerEnd = progress('Progress Invalid Answer', 'reasoning', 'FAILED', 100).next(new sfn.Fail(this, 'Invalid Model Answer', {
-      error: SCHEMA_VIOLATION_ERROR, causePath: '$.error.Cause',
-    }));
+    const invalidAnswerEnd = progress('Progress Invalid Answer', 'reasoning', 'FAILED', 100).next(failureDetails('Invalid Answer Details'))
+      .next(new sfn.Fail(this, 'Invalid Model Answer', { error: SCHEMA_VIOLATION_ERROR, causePath: '$.failure.cause' }));
     const recordInvalidAnswer = audit('Record Invalid Answer', {
       outcome: tasks.DynamoAttributeValue.fromString('ERROR_INVALID_ANSWER'),
       modelId: tasks.DynamoAttributeValue.fromString(o.r.modelId),
       error: S('$.error.Error'),
-      cause: S('$.error.Cause'),
+      cause: SJ('$.error'),
       ...subject,
     }).next(invalidAnswerEnd);
     const catchAll = (t: sfn.TaskStateBase | sfn.Parallel) => t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
@@ -1033,7 +1061,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
       for (const t of o.tools) {
         const bound = t._bind(this, `Tool ${t.name}`);
         bound.state.addRetry({ errors: ['States.TaskFailed'], maxAttempts: 2, interval: Duration.seconds(2), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL });
-        parallel.branch(bound.state);
+        parallel.branch(bound.branch);
+        this.toolStatements.push(...(bound.policyStatements ?? []));
       }
       catchAll(parallel);
       toolsState = parallel;
@@ -1096,24 +1125,47 @@ export class StepFunctionsAgentWorkflow extends Construct {
       }))
       .next(new sfn.Succeed(this, 'Done'));
 
-    const decide = new sfn.Choice(this, 'Decide');
-    o.policy.rejectWhen.forEach((c, i) => decide.when(c._compile(false),
-      verdict(`Auto Reject ${i + 1}`, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${c.description}`).next(recordOutcome)));
-
+    // The decision is a Choice when there is anything to decide; a Choice with only a Default is not
+    // valid ASL, so a policy without rules goes straight to its verdict.
+    const rules: { condition: sfn.Condition; next: sfn.IChainable }[] = [];
+    let defaultTarget: sfn.IChainable;
+    const decideWhen = (condition: sfn.Condition, next: sfn.IChainable) => rules.push({ condition, next });
+    let awaiting: sfn.TaskStateBase | undefined;
     if (o.approval && o.approvalRequestFn) {
       const human = this.buildApproval(o.approval, o.approvalRequestFn, o.timeout, o.escalationTimeout, o.hasEscalation, recordOutcome, catchAll);
-      const awaiting = progress('Progress Awaiting Approval', 'approval', 'AWAITING_APPROVAL', 75);
+      awaiting = progress('Progress Awaiting Approval', 'approval', 'AWAITING_APPROVAL', 75);
       toProgressOnError(awaiting, human);
       awaiting.next(human);
-      if (o.policy._always) {
-        decide.otherwise(verdict('Approval Always Required', 'HUMAN', 'PENDING', 'approval required for every input').next(awaiting));
-      } else {
-        o.policy.conditions.forEach((c, i) => decide.when(c._compile(true),
-          verdict(`Needs Approval ${i + 1}`, 'HUMAN', 'PENDING', `approval required: ${c.description}`).next(awaiting)));
-      }
     }
-    if (!o.policy._always || !o.approval) {
-      decide.otherwise(verdict('Auto Approve', 'POLICY', 'AUTO_APPROVED', 'no approval condition matched').next(recordOutcome));
+    const toPerson = (id: string, reason: string) => verdict(id, 'HUMAN', 'PENDING', `approval required: ${reason}`).next(awaiting!);
+    if (o.policy._always && awaiting) {
+      defaultTarget = verdict('Approval Always Required', 'HUMAN', 'PENDING', 'approval required for every input').next(awaiting);
+    } else {
+      // 1. Missing or mistyped data never decides: one rule per field and problem, evaluated in order,
+      //    so the comparisons below only ever meet present, well-typed values.
+      const seen = new Set<string>();
+      const checks = [...o.policy.rejectWhen, ...o.policy.conditions].flatMap((c) => c._checks)
+        .filter((c) => !seen.has(`${c.field.jsonPath}|${c.type}`) && !!seen.add(`${c.field.jsonPath}|${c.type}`));
+      checks.forEach((check, i) => {
+        const problems = fieldProblems(check);
+        const onProblem = (id: string, reason: string) => (awaiting
+          ? toPerson(id, reason)
+          : verdict(id, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${reason}`).next(recordOutcome));
+        decideWhen(problems.missing, onProblem(`Missing Field ${i + 1}`, `${check.field.label} is missing`));
+        decideWhen(problems.mistyped, onProblem(`Mistyped Field ${i + 1}`, `${check.field.label} is null or not a ${check.type}`));
+      });
+      // 2. Rejections, 3. approvals, 4. otherwise approve automatically.
+      o.policy.rejectWhen.forEach((c, i) => decideWhen(c._comparison,
+        verdict(`Auto Reject ${i + 1}`, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${c.description}`).next(recordOutcome)));
+      if (awaiting) o.policy.conditions.forEach((c, i) => decideWhen(c._comparison, toPerson(`Needs Approval ${i + 1}`, c.description)));
+      defaultTarget = verdict('Auto Approve', 'POLICY', 'AUTO_APPROVED', 'no approval condition matched').next(recordOutcome);
+    }
+
+    let decide: sfn.IChainable = defaultTarget!;
+    if (rules.length > 0) {
+      const choice = new sfn.Choice(this, 'Decide');
+      for (const rule of rules) choice.when(rule.condition, rule.next);
+      decide = choice.otherwise(defaultTarget!);
     }
 
     // --- wiring

@@ -1,19 +1,25 @@
 import { Duration, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /**
- * The dead-letter queue of a bundled handler: SSE-SQS, TLS only, 14 days. Its own cdk-nag findings
+ * The dead-letter queue of a bundled handler: SSE-SQS (or the given key), TLS only, 14 days. Its own cdk-nag findings
  * (a DLQ without a DLQ) are acknowledged with the reason.
  * @internal
  */
-export function handlerDeadLetterQueue(scope: Construct, id: string, owner: string): sqs.Queue {
+export function handlerDeadLetterQueue(scope: Construct, id: string, owner: string, key?: kms.IKey): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+    encryptionMasterKey: key,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
   });
+  // EventBridge and Lambda deliver dead letters with their service principals: they need the key
+  // (a key defined in this app gets the statement; an imported key's policy must already allow it).
+  if (key) key.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
   for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
     Validations.of(queue).acknowledge({ id: rule, reason: `This queue is itself the dead-letter queue of ${owner}.` });
   }

@@ -134,6 +134,16 @@ describe('validator: invalid input', () => {
     expect(result.reason).toMatch(/content type "application\/pdf" is not allowed/);
   });
 
+  test('required metadata: absent or empty is invalid and named with its header; present is valid', async () => {
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    headJpeg({ Metadata: { 'policy-id': '' } });
+    const missing = await run(REQUEST, { requiredMetadata: ['policy_id', 'actor_id'] });
+    expect(missing).toEqual(expect.objectContaining({ valid: false, reason: 'missing object metadata: policy_id (x-amz-meta-policy-id), actor_id (x-amz-meta-actor-id)' }));
+    headJpeg({ Metadata: { 'policy-id': 'POL-1', 'Actor-Id': 'c-1' } });
+    const present = await run(REQUEST, { requiredMetadata: ['policy_id', 'actor_id'] });
+    expect(present).toEqual(expect.objectContaining({ valid: true, metadata: { actor_id: 'c-1', policy_id: 'POL-1' } }));
+  });
+
   test('PNG bytes declared image/jpeg', async () => {
     headJpeg();
     s3Mock.on(GetObjectCommand).resolves(body(PNG));

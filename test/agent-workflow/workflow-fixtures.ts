@@ -44,13 +44,20 @@ export function newStack(): Stack {
 /** A bucket that passes cdk-nag on its own (server access logs into a second bucket). */
 export function uploadsBucket(stack: Stack, key?: kms.IKey): s3.Bucket {
   const logs = new s3.Bucket(stack, 'AccessLogs', {
-    encryption: s3.BucketEncryption.S3_MANAGED, enforceSSL: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    encryption: s3.BucketEncryption.S3_MANAGED,
+    enforceSSL: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
     removalPolicy: RemovalPolicy.RETAIN,
   });
   Validations.of(logs).acknowledge({ id: 'AwsSolutions-S1', reason: 'The access-log bucket of the uploads bucket.' });
   return new s3.Bucket(stack, 'ClaimUploads', {
-    encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED, encryptionKey: key, bucketKeyEnabled: !!key,
-    enforceSSL: true, versioned: true, blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL, removalPolicy: RemovalPolicy.RETAIN,
+    encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
+    encryptionKey: key,
+    bucketKeyEnabled: !!key,
+    enforceSSL: true,
+    versioned: true,
+    blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+    removalPolicy: RemovalPolicy.RETAIN,
     serverAccessLogsBucket: logs,
   });
 }
@@ -143,7 +150,7 @@ export function fullStack(): FullStack {
 
 /** Props that construct without error: manual trigger, Claude through the reasoner Lambda, nothing else. */
 export function minimalProps(stack: Stack, overrides: Partial<StepFunctionsAgentWorkflowProps> = {}): StepFunctionsAgentWorkflowProps {
-  const bucket = stack.node.tryFindChild('ClaimUploads') as s3.Bucket | undefined ?? uploadsBucket(stack);
+  const bucket = (stack.node.tryFindChild('ClaimUploads') as s3.Bucket | undefined) ?? uploadsBucket(stack);
   return {
     trigger: AgentTrigger.manual(bucket, 'in/'),
     reasoning: reasoning({ modelId: CLAUDE, temperature: undefined }),

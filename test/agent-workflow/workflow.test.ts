@@ -51,7 +51,7 @@ describe('insurance-claims scenarios', () => {
     const run = runs.get('auto-approved')!;
     expect(run.result.path).toEqual([
       'Progress Started', 'Validate Input', 'Input Valid?', 'Progress Validated', 'Has Memory Scope?', 'Load Memory', 'Reason', 'Checkpoint Answer', 'Progress Reasoned',
-      'Run Tools', 'Tool policy', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
+      'Run Tools', 'Tool policy', 'Tool policy Item', 'Tool policy Defaults', 'Tool policy Result', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
       'Progress Completed', 'Result', 'Done',
     ]);
     const o = run.outcome!;
@@ -154,6 +154,17 @@ describe('insurance-claims scenarios', () => {
     const lapsed = runs.get('auto-rejected')!;
     expect(lapsed.outcome).toEqual(expect.objectContaining({ outcome: 'AUTO_REJECTED', reason: "auto-rejected: policy.status = 'LAPSED'" }));
     expect(lapsed.aws.published).toHaveLength(0);
+  });
+
+  test('missing data never decides: an unknown policy goes to a person; missing metadata is invalid input', () => {
+    const unknown = runs.get('unknown-policy')!;
+    expect(unknown.outcome).toEqual(expect.objectContaining({
+      outcome: 'REJECTED', reason: 'approval required: policy.coverageLimit is null or not a number',
+    }));
+    expect(JSON.parse(unknown.outcome!.toolResults)).toEqual({ policy: { autoApproveLimit: null, coverageLimit: null, status: null } });
+    const noMetadata = runs.get('missing-metadata')!;
+    expect(noMetadata.outcome!.reason).toBe('missing object metadata: policy_id (x-amz-meta-policy-id)');
+    expect(noMetadata.aws.converseCalls).toHaveLength(0);
   });
 
   test('an invalid upload is rejected and recorded before any model call', () => {

@@ -47,6 +47,8 @@ export interface ValidationRules {
   readonly bucket: string;
   /** Required key prefix. '' = any. */
   readonly prefix: string;
+  /** Normalized metadata names the object must carry (non-empty): the prompt and the decision read them. */
+  readonly requiredMetadata?: string[];
 }
 
 export interface ValidateInputEvent {

@@ -77,13 +77,16 @@ function emptyResult(reason: string, bucket: string, key: string, versionId: str
 /** The rules come from the state-machine definition: a bad rule is a construct bug, so it throws. */
 function checkRules(rules: unknown): ValidationRules {
   if (!isRecord(rules)) throw new Error('ValidateInputEvent.rules is missing');
-  const { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix } = rules;
+  const { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix, requiredMetadata } = rules;
   if (typeof maxSizeBytes !== 'number' || !(maxSizeBytes >= 0)) throw new Error('rules.maxSizeBytes must be a non-negative number');
   if (!Array.isArray(contentTypes) || !contentTypes.every((c) => typeof c === 'string')) throw new Error('rules.contentTypes must be a string array');
   if (typeof checkMagicBytes !== 'boolean') throw new Error('rules.checkMagicBytes must be a boolean');
   if (typeof bucket !== 'string') throw new Error('rules.bucket must be a string');
   if (typeof prefix !== 'string') throw new Error('rules.prefix must be a string');
-  return { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix };
+  if (requiredMetadata !== undefined && (!Array.isArray(requiredMetadata) || !requiredMetadata.every((m) => typeof m === 'string'))) {
+    throw new Error('rules.requiredMetadata must be a string array');
+  }
+  return { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix, requiredMetadata: requiredMetadata ?? [] };
 }
 
 function optionalString(request: Record<string, unknown>, field: string): string | null {
@@ -201,6 +204,10 @@ async function validate(event: ValidateInputEvent, rules: ValidationRules, deps:
   }
 
   const metadata = normalizeMetadata(head.Metadata);
+  const missing = (rules.requiredMetadata ?? []).filter((name) => !metadata[name]);
+  if (missing.length > 0) {
+    throw new InvalidInput(`missing object metadata: ${missing.map((m) => `${m} (x-amz-meta-${m.replace(/_/g, '-')})`).join(', ')}`);
+  }
   const actorId = req.actorId ?? metadata.actor_id ?? '';
   const sessionId = req.sessionId ?? metadata.session_id ?? '';
   checkScopeId(actorId, 'actorId');

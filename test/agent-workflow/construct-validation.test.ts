@@ -1,0 +1,195 @@
+import { Duration, Size, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { CLAIM_SCHEMA, CLAUDE, IMAGES, minimalProps, newStack, NOVA_PRO_PROFILE, policyTool, reasoning } from './workflow-fixtures';
+import {
+  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, DecisionCondition, HumanApproval, HumanApprovalOptions, InputValidation,
+  ReasoningInvocation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
+} from '../../src';
+
+// Synth-time validation: every error is thrown while the construct is built (no synthesis needed).
+
+/** Builds the workflow 'W' in a fresh stack 'S' from the minimal props plus overrides. */
+function build(overrides: (stack: Stack) => Partial<StepFunctionsAgentWorkflowProps>): StepFunctionsAgentWorkflow {
+  const stack = newStack();
+  return new StepFunctionsAgentWorkflow(stack, 'W', minimalProps(stack, overrides(stack)));
+}
+
+function approval(stack: Stack, options: HumanApprovalOptions): ApprovalPolicy {
+  return ApprovalPolicy.always(HumanApproval.notify(new sns.Topic(stack, 'Approvers'), options));
+}
+
+const importedTable = (stack: Stack) => dynamodb.Table.fromTableName(stack, 'Policies', 'policies');
+
+describe('StepFunctionsAgentWorkflow: synth-time validation errors name the prop', () => {
+  test('outputSchema with $ref', () => {
+    const outputSchema = { type: 'object', properties: { cost: { $ref: '#/definitions/money' } } };
+    expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, outputSchema }) })))
+      .toThrow(/^S\/W: invalid prop 'reasoning\.outputSchema': .*\$ref/);
+  });
+
+  test('outputSchema whose top level is not an object', () => {
+    const outputSchema = { type: 'array', items: { type: 'string' } };
+    expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, outputSchema }) })))
+      .toThrow(/invalid prop 'reasoning\.outputSchema': .*top level must have type 'object'/);
+  });
+
+  test('a condition reading an output field the schema does not declare', () => {
+    expect(() => build(() => ({
+      approval: ApprovalPolicy.never({ rejectWhen: [DecisionCondition.greaterThan(AgentField.output('repair_cost'), 10)] }),
+    }))).toThrow(/invalid prop 'approval': .*'repair_cost', which outputSchema does not declare/);
+  });
+
+  test.each([
+    ['damaged_parts', 'array'],
+    ['details', 'object'],
+  ])('a condition reading the %s field (%s) of the answer', (field, type) => {
+    expect(CLAIM_SCHEMA.properties).toHaveProperty(field);
+    expect(() => build(() => ({
+      approval: ApprovalPolicy.never({ rejectWhen: [DecisionCondition.stringEquals(AgentField.output(field), 'x')] }),
+    }))).toThrow(new RegExp(`invalid prop 'approval': .*'${field}' of type ${type}`));
+  });
+
+  test('a condition reading a tool that is not in tools', () => {
+    expect(() => build(() => ({
+      approval: ApprovalPolicy.never({ rejectWhen: [DecisionCondition.greaterThan(AgentField.tool('policy', 'coverageLimit'), 1)] }),
+    }))).toThrow(/invalid prop 'approval': .*reads tool 'policy', which is not in tools/);
+  });
+
+  test('a condition reading a declared scalar field of a tool in tools is accepted', () => {
+    const wf = build((stack) => ({
+      tools: [policyTool(importedTable(stack))],
+      approval: ApprovalPolicy.never({
+        rejectWhen: [DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'coverageLimit'))],
+      }),
+    }));
+    expect(wf.stateMachine).toBeDefined();
+  });
+
+  test('two tools with the same name', () => {
+    expect(() => build((stack) => ({ tools: [policyTool(importedTable(stack)), policyTool(dynamodb.Table.fromTableName(stack, 'Other', 'other'))] })))
+      .toThrow(/invalid prop 'tools': two tools are named 'policy'/);
+  });
+
+  test('ReasoningInvocation.SDK_INTEGRATION with a Claude model', () => {
+    expect(() => build(() => ({
+      validation: IMAGES,
+      reasoning: reasoning({ modelId: CLAUDE, invocation: ReasoningInvocation.SDK_INTEGRATION }),
+    }))).toThrow(/invalid prop 'reasoning\.invocation': .*anthropic\.claude/);
+  });
+
+  test('ReasoningInvocation.SDK_INTEGRATION with application/pdf among the content types', () => {
+    expect(() => build(() => ({
+      validation: InputValidation.s3Object({ contentTypes: ['image/png', 'application/pdf'] }),
+      reasoning: reasoning({ invocation: ReasoningInvocation.SDK_INTEGRATION }),
+    }))).toThrow(/invalid prop 'validation\.contentTypes'/);
+  });
+
+  test('maxTokens 0', () => {
+    expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, maxTokens: 0 }) })))
+      .toThrow(/invalid prop 'reasoning\.maxTokens': must be an integer in 1\.\.100000, got 0/);
+  });
+
+  test('temperature 1.5', () => {
+    expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, temperature: 1.5 }) })))
+      .toThrow(/invalid prop 'reasoning\.temperature': must be in 0\.\.1, got 1\.5/);
+  });
+
+  test('heartbeat not shorter than the approval timeout', () => {
+    expect(() => build((stack) => ({ approval: approval(stack, { timeout: Duration.hours(1), heartbeat: Duration.hours(1) }) })))
+      .toThrow(/invalid prop 'approval\.heartbeat': must be shorter than the timeout/);
+  });
+
+  test('approval timeout under 60 seconds', () => {
+    expect(() => build((stack) => ({ approval: approval(stack, { timeout: Duration.seconds(30) }) })))
+      .toThrow(/invalid prop 'approval\.timeout': must be in 60\.\./);
+  });
+
+  test('the boundaries are accepted: timeout 60 s with heartbeat 59 s, temperature 1, maxTokens 1', () => {
+    const wf = build((stack) => ({
+      approval: approval(stack, { timeout: Duration.seconds(60), heartbeat: Duration.seconds(59) }),
+      reasoning: reasoning({ modelId: CLAUDE, temperature: 1, maxTokens: 1 }),
+    }));
+    expect(wf.approvalsTable).toBeDefined();
+  });
+
+  test('a heartbeat not shorter than the escalation timeout (the escalation task would get HeartbeatSeconds >= TimeoutSeconds)', () => {
+    const build_ = () => build((stack) => ({
+      approval: approval(stack, {
+        timeout: Duration.days(2),
+        heartbeat: Duration.hours(36),
+        onTimeout: ApprovalTimeout.escalate(new sns.Topic(stack, 'Leads'), Duration.days(1)),
+      }),
+    }));
+    expect(build_).toThrow(/invalid prop 'approval\.(heartbeat|onTimeout)'/);
+  });
+
+  test('an escalation timeout under 60 seconds is rejected like the approval timeout', () => {
+    expect(() => build((stack) => ({
+      approval: approval(stack, { onTimeout: ApprovalTimeout.escalate(new sns.Topic(stack, 'Leads'), Duration.seconds(5)) }),
+    }))).toThrow(/invalid prop 'approval\.onTimeout'/);
+  });
+});
+
+describe('AgentField and AgentTool names', () => {
+  test.each(['1cost', 'a.b', 'cost-usd', '', 'x'.repeat(65)])('AgentField.output(%j) is rejected', (name) => {
+    expect(() => AgentField.output(name)).toThrow(/AgentField: '.*' is not a plain field name/);
+  });
+
+  test('AgentField.tool checks the tool and the field name', () => {
+    expect(() => AgentField.tool('po licy', 'limit')).toThrow(/'po licy' is not a plain field name/);
+    expect(() => AgentField.tool('policy', 'auto-limit')).toThrow(/'auto-limit' is not a plain field name/);
+    expect(AgentField.tool('policy', 'autoApproveLimit').jsonPath).toBe('$.tools.policy.autoApproveLimit');
+  });
+
+  test('AgentField.metadata normalizes the S3 metadata name; AgentField.path needs $.', () => {
+    expect(AgentField.metadata('Policy-Id').jsonPath).toBe('$.validation.metadata.policy_id');
+    expect(() => AgentField.path('validation.key')).toThrow(/a JSONPath starting with '\$\.' is required/);
+  });
+
+  test.each(['bad name', '9lives', 'a-b', 'x'.repeat(65)])('AgentTool name %j is rejected', (name) => {
+    const fn = lambda.Function.fromFunctionArn(newStack(), 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:tool');
+    expect(() => AgentTool.lambda(name, fn)).toThrow(/AgentTool: name '.*' must be letters, digits and _/);
+  });
+
+  test('AgentTool name of 64 characters is accepted', () => {
+    const fn = lambda.Function.fromFunctionArn(newStack(), 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:tool');
+    expect(AgentTool.lambda('x'.repeat(64), fn).name).toHaveLength(64);
+  });
+});
+
+describe('ReasoningInvocation.AUTO', () => {
+  const reasonState = (wf: StepFunctionsAgentWorkflow) => wf.node.findChild('Reason');
+
+  test('Nova with images only and maxTokens <= 4000: the SDK integration', () => {
+    const wf = build(() => ({ validation: IMAGES, reasoning: reasoning({ modelId: NOVA_PRO_PROFILE, maxTokens: 4000 }) }));
+    expect(reasonState(wf)).toBeInstanceOf(tasks.CallAwsService);
+  });
+
+  test('Nova with maxTokens above 4000: the reasoner Lambda', () => {
+    const wf = build(() => ({ validation: IMAGES, reasoning: reasoning({ modelId: NOVA_PRO_PROFILE, maxTokens: 4001 }) }));
+    expect(reasonState(wf)).toBeInstanceOf(tasks.LambdaInvoke);
+  });
+
+  test('Claude: the reasoner Lambda', () => {
+    const wf = build(() => ({ validation: IMAGES, reasoning: reasoning({ modelId: CLAUDE }) }));
+    expect(reasonState(wf)).toBeInstanceOf(tasks.LambdaInvoke);
+  });
+
+  // AUTO is documented to fall back to the Lambda when the SDK integration cannot be used; the SDK path
+  // attaches images only, so any non-image (or unrestricted) content type must choose the Lambda, not fail.
+  test('Nova with the default validation (any content type): falls back to the reasoner Lambda instead of failing', () => {
+    const wf = build(() => ({ reasoning: reasoning({ modelId: NOVA_PRO_PROFILE }) }));
+    expect(reasonState(wf)).toBeInstanceOf(tasks.LambdaInvoke);
+  });
+
+  test('Nova with application/pdf among the content types: falls back to the reasoner Lambda instead of failing', () => {
+    const wf = build(() => ({
+      validation: InputValidation.s3Object({ maxSize: Size.mebibytes(4), contentTypes: ['image/png', 'application/pdf'] }),
+      reasoning: reasoning({ modelId: NOVA_PRO_PROFILE }),
+    }));
+    expect(reasonState(wf)).toBeInstanceOf(tasks.LambdaInvoke);
+  });
+});

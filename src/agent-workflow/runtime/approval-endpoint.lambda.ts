@@ -15,13 +15,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { confirmResponse, HttpResponse, MAX_COMMENT_LENGTH, MAX_NAME_LENGTH, prefersJson, resultResponse, ResultKind } from './approval-page';
 import { APPROVAL_REJECTED_ERROR, ApprovalDecision, ApprovalItem, ApprovalStage, METRIC, Scalar } from './contracts';
-import { cachedSecret, LinkAction, MIN_KEY_LENGTH, verifyLink } from './link-signing';
+import { LinkAction, verifyLink } from './link-signing';
+import { signingKeyLoader } from './signing-key';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 /** Step Functions errors meaning the task no longer waits for this token. */
@@ -439,14 +440,7 @@ function init(): { config: ApprovalEndpointConfig; deps: ApprovalEndpointDeps; m
   const config = readApprovalEndpointConfig(process.env);
   const logger = new Logger({ serviceName: 'agent-workflow-approval-endpoint' });
   const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'agent-workflow-approval-endpoint', defaultDimensions: { Workflow: config.workflowName } });
-  const signingKey = cachedSecret(async () => {
-    const res = await secrets.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }));
-    const value = res.SecretString;
-    if (typeof value !== 'string' || value.length < MIN_KEY_LENGTH) {
-      throw new Error(`the signing secret must hold a SecretString of at least ${MIN_KEY_LENGTH} characters`);
-    }
-    return value;
-  });
+  const signingKey = signingKeyLoader(secrets, config.signingSecretArn);
   runtime = {
     config,
     metrics,

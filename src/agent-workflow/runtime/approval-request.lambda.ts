@@ -9,11 +9,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalItem, ApprovalRequestEvent, ApprovalStage, Scalar } from './contracts';
-import { approvalIdFor, buildLinks, cachedSecret, MIN_KEY_LENGTH } from './link-signing';
+import { approvalIdFor, buildLinks } from './link-signing';
+import { signingKeyLoader } from './signing-key';
 
 /** The approvals table item as written: the contract item plus what the confirm page shows. */
 export interface StoredApprovalItem extends ApprovalItem {
@@ -306,14 +307,7 @@ function init(): { config: ApprovalRequestConfig; deps: ApprovalRequestDeps; log
   if (runtime) return runtime;
   const config = readApprovalRequestConfig(process.env);
   const logger = new Logger({ serviceName: 'agent-workflow-approval-request' });
-  const signingKey = cachedSecret(async () => {
-    const res = await secrets.send(new GetSecretValueCommand({ SecretId: config.signingSecretArn }));
-    const value = res.SecretString;
-    if (typeof value !== 'string' || value.length < MIN_KEY_LENGTH) {
-      throw new Error(`the signing secret must hold a SecretString of at least ${MIN_KEY_LENGTH} characters`);
-    }
-    return value;
-  });
+  const signingKey = signingKeyLoader(secrets, config.signingSecretArn);
   runtime = {
     config,
     logger,

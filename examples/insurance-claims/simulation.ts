@@ -11,7 +11,7 @@ import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { handle as endpointHandle } from '../../src/agent-workflow/runtime/approval-endpoint.lambda';
 import { handle as requestHandle } from '../../src/agent-workflow/runtime/approval-request.lambda';
-import { handle as reasonerHandle, parseReasonerEnv } from '../../src/agent-workflow/runtime/reasoner.lambda';
+import { digestToolResults, handle as reasonerHandle, parseReasonerEnv } from '../../src/agent-workflow/runtime/reasoner.lambda';
 import { handle as validatorHandle } from '../../src/agent-workflow/runtime/validator.lambda';
 import { FakeAgentAws } from '../../test/agent-workflow/fake-agent-aws';
 import { definitionFromTemplate, LocalRunResult, runLocal } from '../../test/harness/sfn-local';
@@ -36,7 +36,7 @@ export interface Scenario {
   /** The uploaded object. */
   readonly upload: { key: string; contentType: string; body: Buffer; metadata: Record<string, string> };
   /** The policy item in the policies table (absent = no such policy). */
-  readonly policy?: { autoApproveLimit: number; coverageLimit: number; status: string };
+  readonly policy?: { autoApproveLimit: number | string; coverageLimit: number | string; status: string };
   /** The model's answer (tool input); a function to vary per call. */
   readonly answer: Assessment | Record<string, unknown>;
   /** Throttling errors before the model answers. */
@@ -395,6 +395,10 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
       const items = aws.items('context').filter((i) => i.scope === scope).sort((a, b) => (a.checkpointId < b.checkpointId ? 1 : -1))
         .slice(0, input.Limit).map((i) => ({ summary: { S: i.summary } }));
       return { Items: items, Count: items.length };
+    },
+    'Digest Tool Results': (input) => {
+      lambdaInvocations++;
+      return digestToolResults(input);
     },
     'Tool policy': (input) => {
       const id = input.Key.policyId.S;

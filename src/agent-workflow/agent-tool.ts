@@ -157,26 +157,35 @@ class GetItemTool extends AgentTool {
       table: this.table,
       key: this.options.key,
       consistentRead: this.options.consistentRead ?? false,
-      resultSelector: { 'raw.$': '$', 'empty': { Item: {} }, defaults },
+      // two copies of the defaults: each is merged into once (aws-local-stepfunctions' JsonMerge
+      // modifies its first argument in place; Step Functions does not, either way works)
+      resultSelector: { 'raw.$': '$', 'empty': { Item: {} }, defaults, 'typeDefaults': defaults },
       resultPath: '$.toolRaw',
     });
     const found = new sfn.Pass(scope, `${id} Item`, {
-      parameters: { 'found.$': 'States.JsonMerge($.toolRaw.empty, $.toolRaw.raw, false)', 'defaults.$': '$.toolRaw.defaults' },
+      parameters: { 'found.$': 'States.JsonMerge($.toolRaw.empty, $.toolRaw.raw, false)', 'defaults.$': '$.toolRaw.defaults', 'typeDefaults.$': '$.toolRaw.typeDefaults' },
       resultPath: '$.toolRaw',
     });
     const fill = new sfn.Pass(scope, `${id} Defaults`, {
-      parameters: { 'item.$': 'States.JsonMerge($.toolRaw.defaults, $.toolRaw.found.Item, false)' },
+      parameters: { 'item.$': 'States.JsonMerge($.toolRaw.defaults, $.toolRaw.found.Item, false)', 'typeDefaults.$': '$.toolRaw.typeDefaults' },
       resultPath: '$.toolRaw',
+    });
+    // an attribute stored with another type keeps its own key beside the default one: the declared
+    // type's key always exists, null unless the item has it
+    const typed = new sfn.Pass(scope, `${id} Types`, {
+      parameters: Object.fromEntries(attrs.map(([, p]) => [`${p.attribute}.$`,
+        `States.JsonMerge($.toolRaw.typeDefaults.${p.attribute}, $.toolRaw.item.${p.attribute}, false)`])),
+      resultPath: '$.toolRaw.typed',
     });
     const project = new sfn.Pass(scope, `${id} Result`, {
       parameters: Object.fromEntries(attrs.map(([field, p]) => [`${field}.$`, p._type === 'N'
-        ? `States.StringToJson($.toolRaw.item.${p.attribute}.N)`
-        : `$.toolRaw.item.${p.attribute}.${p._type}`])),
+        ? `States.StringToJson($.toolRaw.typed.${p.attribute}.N)`
+        : `$.toolRaw.typed.${p.attribute}.${p._type}`])),
     });
     const policyStatements = this.table.encryptionKey
       ? [new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.table.encryptionKey.keyArn] })]
       : [];
-    return { state, branch: sfn.Chain.start(state).next(found).next(fill).next(project), policyStatements };
+    return { state, branch: sfn.Chain.start(state).next(found).next(fill).next(typed).next(project), policyStatements };
   }
 }
 

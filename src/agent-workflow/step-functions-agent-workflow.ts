@@ -163,6 +163,9 @@ export interface StepFunctionsAgentWorkflowProps {
 }
 
 const DEFAULT_SCHEMA_TOOL = 'record_answer';
+/** Throttling and server errors of DynamoDB tasks, in both spellings the integrations use (DynamoDB.* optimized, DynamoDb.* SDK). */
+const DYNAMODB_RETRYABLE = ['ProvisionedThroughputExceededException', 'ThrottlingException', 'InternalServerErrorException', 'RequestLimitExceeded']
+  .flatMap((e) => [`DynamoDB.${e}`, `DynamoDb.${e}`]);
 
 /**
  * An AI agent run as explicit, auditable infrastructure: S3 trigger → input validation →
@@ -889,7 +892,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         resultPath: sfn.JsonPath.DISCARD,
       });
       t.addRetry({
-        errors: ['DynamoDB.ProvisionedThroughputExceededException', 'DynamoDB.ThrottlingException', 'DynamoDB.InternalServerErrorException', 'DynamoDB.RequestLimitExceeded'],
+        errors: DYNAMODB_RETRYABLE,
         maxAttempts: 5,
         interval: Duration.seconds(1),
         backoffRate: 2,
@@ -913,7 +916,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
     // Error objects from a Catch always carry Error; Cause is kept whole as JSON (a path to a missing
     // field would raise States.Runtime, which no Catch handles).
     const failureDetails = (id: string) => new sfn.Pass(this, id, { parameters: { 'cause.$': 'States.JsonToString($.error)' }, resultPath: '$.failure' });
-    const failedEnd = progress('Progress Failed', 'failed', 'FAILED', 100).next(failureDetails('Failure Details')).next(new sfn.Fail(this, 'Workflow Failed', {
+    const failureDetailsState = failureDetails('Failure Details');
+    const progressFailed = progress('Progress Failed', 'failed', 'FAILED', 100);
+    toProgressOnError(progressFailed, failureDetailsState);
+    const failedEnd = progressFailed.next(failureDetailsState).next(new sfn.Fail(this, 'Workflow Failed', {
       errorPath: '$.error.Error', causePath: '$.failure.cause',
     }));
     const recordFailure = audit('Record Failure', {
@@ -921,7 +927,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
       error: S('$.error.Error'),
       cause: SJ('$.error'),
     }).next(failedEnd);
-    const invalidAnswerEnd = progress('Progress Invalid Answer', 'reasoning', 'FAILED', 100).next(failureDetails('Invalid Answer Details'))
+    const invalidAnswerDetails = failureDetails('Invalid Answer Details');
+    const progressInvalidAnswer = progress('Progress Invalid Answer', 'reasoning', 'FAILED', 100);
+    toProgressOnError(progressInvalidAnswer, invalidAnswerDetails);
+    const invalidAnswerEnd = progressInvalidAnswer.next(invalidAnswerDetails)
       .next(new sfn.Fail(this, 'Invalid Model Answer', { error: SCHEMA_VIOLATION_ERROR, causePath: '$.failure.cause' }));
     const recordInvalidAnswer = audit('Record Invalid Answer', {
       outcome: tasks.DynamoAttributeValue.fromString('ERROR_INVALID_ANSWER'),
@@ -941,12 +950,14 @@ export class StepFunctionsAgentWorkflow extends Construct {
       retryOnServiceExceptions: true,
     });
     validate.addRetry({
-      errors: ['SlowDown', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'ThrottlingException'],
+      // PreconditionFailed: the object was replaced between HEAD and the magic-bytes read
+      errors: ['SlowDown', 'InternalError', 'ServiceUnavailable', 'TimeoutError', 'ThrottlingException', 'PreconditionFailed'],
       maxAttempts: 3,
       interval: Duration.seconds(2),
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
+    lambdaThrottleRetry(validate);
     catchAll(validate);
 
     const rejectedInvalid = audit('Record Rejected Input', {
@@ -954,8 +965,11 @@ export class StepFunctionsAgentWorkflow extends Construct {
       reason: S('$.validation.reason'),
       objectBucket: S('$.validation.bucket'),
       objectKey: S('$.validation.key'),
-    }).next(progress('Progress Rejected', 'validation', 'REJECTED_INVALID', 100))
-      .next(new sfn.Succeed(this, 'Rejected Invalid Input', { outputPath: '$.validation' }));
+    });
+    const rejectedEnd = new sfn.Succeed(this, 'Rejected Invalid Input', { outputPath: '$.validation' });
+    const progressRejected = progress('Progress Rejected', 'validation', 'REJECTED_INVALID', 100);
+    toProgressOnError(progressRejected, rejectedEnd);
+    rejectedInvalid.next(progressRejected).next(rejectedEnd);
 
     // --- reasoning
     let reasonChain: sfn.IChainable & sfn.INextable;
@@ -985,6 +999,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         retryOnServiceExceptions: true,
       });
       modelRetry(reason, RETRYABLE_MODEL_ERRORS);
+      lambdaThrottleRetry(reason);
       const schemaRetries = o.r.schemaRetries ?? 1;
       if (schemaRetries > 0) reason.addRetry({ errors: [SCHEMA_VIOLATION_ERROR], maxAttempts: schemaRetries, interval: Duration.seconds(1) });
       reason.addCatch(recordInvalidAnswer, { errors: [SCHEMA_VIOLATION_ERROR], resultPath: '$.error' });
@@ -1011,6 +1026,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         resultPath: '$.reasoning',
         retryOnServiceExceptions: true,
       });
+      lambdaThrottleRetry(cp);
       cp.addCatch(recordInvalidAnswer, { errors: [SCHEMA_VIOLATION_ERROR], resultPath: '$.error' });
       catchAll(cp);
       reasonChain = converse.next(cp) as any;
@@ -1037,7 +1053,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
           resultPath: '$.memory',
         });
         load.addRetry({
-          errors: ['DynamoDb.ProvisionedThroughputExceededException', 'DynamoDb.ThrottlingException', 'DynamoDb.InternalServerErrorException'],
+          errors: DYNAMODB_RETRYABLE,
           maxAttempts: 3,
           interval: Duration.seconds(1),
           backoffRate: 2,
@@ -1069,10 +1085,16 @@ export class StepFunctionsAgentWorkflow extends Construct {
     } else {
       toolsState = new sfn.Pass(this, 'No Tools', { result: sfn.Result.fromObject({}), resultPath: '$.tools' });
     }
-    const digest = new sfn.Pass(this, 'Digest Tool Results', {
-      parameters: { 'value.$': "States.Hash(States.JsonToString($.tools), 'SHA-256')" },
+    // The digest is computed by the reasoner function: States.Hash takes at most 10,000 characters.
+    const digest = tasks.LambdaInvoke.jsonPath(this, 'Digest Tool Results', {
+      lambdaFunction: o.reasoner,
+      payload: sfn.TaskInput.fromObject({ 'mode': 'digest', 'tools.$': '$.tools' }),
+      payloadResponseOnly: true,
       resultPath: '$.toolsDigest',
+      retryOnServiceExceptions: true,
     });
+    lambdaThrottleRetry(digest);
+    catchAll(digest);
 
     // --- decision
     const verdict = (id: string, route: string, outcome: string, reason: string | undefined, extra: Record<string, string> = {}) =>
@@ -1110,20 +1132,20 @@ export class StepFunctionsAgentWorkflow extends Construct {
       inputTokens: N('$.reasoning.usage.inputTokens'),
       outputTokens: N('$.reasoning.usage.outputTokens'),
     });
-    recordOutcome
-      .next(progress('Progress Completed', 'completed', 'COMPLETED', 100))
-      .next(new sfn.Pass(this, 'Result', {
-        parameters: {
-          'outcome.$': '$.verdict.outcome',
-          'route.$': '$.verdict.route',
-          'reason.$': '$.verdict.reason',
-          'approver.$': '$.verdict.approver',
-          'executionId.$': '$$.Execution.Id',
-          'fields.$': '$.reasoning.fields',
-          'artifactKey.$': '$.reasoning.artifactKey',
-        },
-      }))
-      .next(new sfn.Succeed(this, 'Done'));
+    const progressCompleted = progress('Progress Completed', 'completed', 'COMPLETED', 100);
+    const result = new sfn.Pass(this, 'Result', {
+      parameters: {
+        'outcome.$': '$.verdict.outcome',
+        'route.$': '$.verdict.route',
+        'reason.$': '$.verdict.reason',
+        'approver.$': '$.verdict.approver',
+        'executionId.$': '$$.Execution.Id',
+        'fields.$': '$.reasoning.fields',
+        'artifactKey.$': '$.reasoning.artifactKey',
+      },
+    });
+    toProgressOnError(progressCompleted, result);
+    recordOutcome.next(progressCompleted).next(result).next(new sfn.Succeed(this, 'Done'));
 
     // The decision is a Choice when there is anything to decide; a Choice with only a Default is not
     // valid ASL, so a policy without rules goes straight to its verdict.
@@ -1138,25 +1160,25 @@ export class StepFunctionsAgentWorkflow extends Construct {
       awaiting.next(human);
     }
     const toPerson = (id: string, reason: string) => verdict(id, 'HUMAN', 'PENDING', `approval required: ${reason}`).next(awaiting!);
+    // 1. Missing or mistyped data never decides: one rule per field and problem, evaluated in order,
+    //    so the comparisons below only ever meet present, well-typed values.
+    const seen = new Set<string>();
+    const checks = [...o.policy.rejectWhen, ...(o.policy._always ? [] : o.policy.conditions)].flatMap((c) => c._checks)
+      .filter((c) => !seen.has(`${c.field.jsonPath}|${c.type}`) && !!seen.add(`${c.field.jsonPath}|${c.type}`));
+    checks.forEach((check, i) => {
+      const problems = fieldProblems(check);
+      const onProblem = (id: string, reason: string) => (awaiting
+        ? toPerson(id, reason)
+        : verdict(id, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${reason}`).next(recordOutcome));
+      decideWhen(problems.missing, onProblem(`Missing Field ${i + 1}`, `${check.field.label} is missing`));
+      decideWhen(problems.mistyped, onProblem(`Mistyped Field ${i + 1}`, `${check.field.label} is null or not a ${check.type}`));
+    });
+    // 2. Rejections, 3. approvals, 4. otherwise: approve automatically, or ask a person when every input needs one.
+    o.policy.rejectWhen.forEach((c, i) => decideWhen(c._comparison,
+      verdict(`Auto Reject ${i + 1}`, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${c.description}`).next(recordOutcome)));
     if (o.policy._always && awaiting) {
       defaultTarget = verdict('Approval Always Required', 'HUMAN', 'PENDING', 'approval required for every input').next(awaiting);
     } else {
-      // 1. Missing or mistyped data never decides: one rule per field and problem, evaluated in order,
-      //    so the comparisons below only ever meet present, well-typed values.
-      const seen = new Set<string>();
-      const checks = [...o.policy.rejectWhen, ...o.policy.conditions].flatMap((c) => c._checks)
-        .filter((c) => !seen.has(`${c.field.jsonPath}|${c.type}`) && !!seen.add(`${c.field.jsonPath}|${c.type}`));
-      checks.forEach((check, i) => {
-        const problems = fieldProblems(check);
-        const onProblem = (id: string, reason: string) => (awaiting
-          ? toPerson(id, reason)
-          : verdict(id, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${reason}`).next(recordOutcome));
-        decideWhen(problems.missing, onProblem(`Missing Field ${i + 1}`, `${check.field.label} is missing`));
-        decideWhen(problems.mistyped, onProblem(`Mistyped Field ${i + 1}`, `${check.field.label} is null or not a ${check.type}`));
-      });
-      // 2. Rejections, 3. approvals, 4. otherwise approve automatically.
-      o.policy.rejectWhen.forEach((c, i) => decideWhen(c._comparison,
-        verdict(`Auto Reject ${i + 1}`, 'POLICY', 'AUTO_REJECTED', `auto-rejected: ${c.description}`).next(recordOutcome)));
       if (awaiting) o.policy.conditions.forEach((c, i) => decideWhen(c._comparison, toPerson(`Needs Approval ${i + 1}`, c.description)));
       defaultTarget = verdict('Auto Approve', 'POLICY', 'AUTO_APPROVED', 'no approval condition matched').next(recordOutcome);
     }
@@ -1257,10 +1279,12 @@ export class StepFunctionsAgentWorkflow extends Construct {
     timedOut.next(recordOutcome);
 
     const primary = request('Request Approval', 'primary', timeout);
+    lambdaThrottleRetry(primary);
     primary.next(approvedVerdict('Approved by Human').next(recordOutcome));
     primary.addCatch(parseRejection, { errors: [APPROVAL_REJECTED_ERROR], resultPath: '$.approvalError' });
     if (hasEscalation) {
       const escalate = request('Escalate Approval', 'escalation', escalationTimeout);
+      lambdaThrottleRetry(escalate);
       escalate.next(approvedVerdict('Approved after Escalation').next(recordOutcome));
       escalate.addCatch(parseRejection, { errors: [APPROVAL_REJECTED_ERROR], resultPath: '$.approvalError' });
       escalate.addCatch(timedOut, { errors: ['States.Timeout', 'States.HeartbeatTimeout'], resultPath: '$.approvalError' });
@@ -1306,6 +1330,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
   }
 }
 
+/** Lambda throttling (the account's concurrency) is retried with backoff and jitter, not failed. */
+function lambdaThrottleRetry(t: sfn.TaskStateBase): void {
+  t.addRetry({
+    errors: ['Lambda.TooManyRequestsException'], maxAttempts: 6, interval: Duration.seconds(2), backoffRate: 2, jitterStrategy: sfn.JitterType.FULL,
+  });
+}
+
 /** An ARN as cdk-nag names it in a finding id (`<LogicalId.Arn>/prefix*`). */
 function nagArn(scope: Construct, arn: string): string {
   const render = (v: any): string => {
@@ -1321,12 +1352,9 @@ function nagArn(scope: Construct, arn: string): string {
 /** s3:GetObject(Version) on the objects under a prefix, s3:ListBucket for it (so a missing object is a 404), and the bucket key. */
 function grantReadObjects(grantee: iam.IGrantable, bucket: s3.IBucket, prefix: string): void {
   iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject', 's3:GetObjectVersion'], resourceArns: [bucket.arnForObjects(`${prefix}*`)] });
-  iam.Grant.addToPrincipal({
-    grantee,
-    actions: ['s3:ListBucket'],
-    resourceArns: [bucket.bucketArn],
-    conditions: prefix ? { StringLike: { 's3:prefix': [`${prefix}*`] } } : undefined,
-  });
+  // ListBucket on the bucket (key names only): without it S3 answers a missing object with 403, not
+  // 404. No s3:prefix condition: HEAD/GET requests carry no such key, so the allow would not apply.
+  iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [bucket.bucketArn] });
   bucket.encryptionKey?.grantDecrypt(grantee);
 }
 

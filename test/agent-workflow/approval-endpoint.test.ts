@@ -624,7 +624,7 @@ describe('configuration and wiring', () => {
       expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
       const published = emf();
       expect(published).toHaveLength(1);
-      expect(published[0]._aws.CloudWatchMetrics[0]).toEqual(expect.objectContaining({ Namespace: 'Test/Approvals', Dimensions: [expect.arrayContaining(['Workflow'])] }));
+      expect(published[0]._aws.CloudWatchMetrics[0]).toEqual(expect.objectContaining({ Namespace: 'Test/Approvals', Dimensions: [['Workflow']] }));
       expect(published[0].Workflow).toBe('claims');
       expect(published[0].RejectedApprovalLinks).toBe(1);
     });

@@ -99,7 +99,7 @@ describe('approval monitor', () => {
       expect(emf).toHaveLength(1);
       const directive = emf[0]._aws.CloudWatchMetrics[0];
       expect(directive.Namespace).toBe('CdkProductionPatterns/AgentWorkflow');
-      expect(directive.Dimensions).toEqual([expect.arrayContaining(['Workflow'])]);
+      expect(directive.Dimensions).toEqual([['Workflow']]);
       expect(directive.Metrics).toEqual(expect.arrayContaining([
         { Name: 'PendingApprovals', Unit: 'Count' },
         { Name: 'OldestPendingApprovalAgeSeconds', Unit: 'Seconds' },

@@ -51,7 +51,7 @@ describe('insurance-claims scenarios', () => {
     const run = runs.get('auto-approved')!;
     expect(run.result.path).toEqual([
       'Progress Started', 'Validate Input', 'Input Valid?', 'Progress Validated', 'Has Memory Scope?', 'Load Memory', 'Reason', 'Checkpoint Answer', 'Progress Reasoned',
-      'Run Tools', 'Tool policy', 'Tool policy Item', 'Tool policy Defaults', 'Tool policy Result', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
+      'Run Tools', 'Tool policy', 'Tool policy Item', 'Tool policy Defaults', 'Tool policy Types', 'Tool policy Result', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
       'Progress Completed', 'Result', 'Done',
     ]);
     const o = run.outcome!;
@@ -165,6 +165,18 @@ describe('insurance-claims scenarios', () => {
     const noMetadata = runs.get('missing-metadata')!;
     expect(noMetadata.outcome!.reason).toBe('missing object metadata: policy_id (x-amz-meta-policy-id)');
     expect(noMetadata.aws.converseCalls).toHaveLength(0);
+  });
+
+  test('a policy attribute stored with another type, and tool results over 10,000 characters, still end in a recorded decision', async () => {
+    const odd = await runScenario(definition, {
+      ...byName('auto-approved'),
+      human: ['approve'],
+      policy: { autoApproveLimit: 1500, coverageLimit: '25000', status: 'ACTIVE '.repeat(1600) },
+    });
+    expect(odd.result.status).toBe('SUCCEEDED');
+    expect(odd.outcome).toEqual(expect.objectContaining({ outcome: 'APPROVED', reason: 'approval required: policy.coverageLimit is null or not a number' }));
+    expect(odd.outcome!.toolResults.length).toBeGreaterThan(10_000);
+    expect(odd.outcome!.toolsDigest).toMatch(/^[0-9a-f]{64}$/);
   });
 
   test('an invalid upload is rejected and recorded before any model call', () => {

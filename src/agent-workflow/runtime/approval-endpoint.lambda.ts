@@ -439,7 +439,10 @@ function init(): { config: ApprovalEndpointConfig; deps: ApprovalEndpointDeps; m
   if (runtime) return runtime;
   const config = readApprovalEndpointConfig(process.env);
   const logger = new Logger({ serviceName: 'agent-workflow-approval-endpoint' });
-  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'agent-workflow-approval-endpoint', defaultDimensions: { Workflow: config.workflowName } });
+  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'agent-workflow-approval-endpoint' });
+  // exactly {Workflow}: Powertools adds a `service` dimension by default, which the construct's alarms do not name
+  metrics.clearDefaultDimensions();
+  metrics.setDefaultDimensions({ Workflow: config.workflowName });
   const signingKey = signingKeyLoader(secrets, config.signingSecretArn);
   runtime = {
     config,

@@ -93,7 +93,10 @@ function init(): { config: ApprovalMonitorConfig; deps: ApprovalMonitorDeps; met
   if (runtime) return runtime;
   const config = readApprovalMonitorConfig(process.env);
   const logger = new Logger({ serviceName: 'agent-workflow-approval-monitor' });
-  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'agent-workflow-approval-monitor', defaultDimensions: { Workflow: config.workflowName } });
+  const metrics = new Metrics({ namespace: config.metricsNamespace, serviceName: 'agent-workflow-approval-monitor' });
+  // exactly {Workflow}: Powertools adds a `service` dimension by default, which the construct's alarm does not name
+  metrics.clearDefaultDimensions();
+  metrics.setDefaultDimensions({ Workflow: config.workflowName });
   runtime = {
     config,
     metrics,

@@ -428,7 +428,18 @@ function init(): { deps: ReasonerDeps; flush: () => void } {
   return cached;
 }
 
-export async function handler(event: unknown): Promise<ReasonResult> {
+/**
+ * The digest of the tool results for the audit trail (`sha256` of their canonical JSON). Done here
+ * rather than with States.Hash, whose input is limited to 10,000 characters.
+ */
+export function digestToolResults(event: unknown): { value: string; bytes: number } {
+  const tools = (event as { tools?: unknown } | null)?.tools;
+  if (tools === null || typeof tools !== 'object' || Array.isArray(tools)) throw new Error('invalid digest event: tools must be an object');
+  return { value: sha256Digest(tools).replace(/^sha256:/, ''), bytes: Buffer.byteLength(JSON.stringify(tools), 'utf8') };
+}
+
+export async function handler(event: unknown): Promise<ReasonResult | { value: string; bytes: number }> {
+  if ((event as { mode?: unknown } | null)?.mode === 'digest') return digestToolResults(event);
   const { deps, flush } = init();
   try {
     return await handle(event, deps);

@@ -49,7 +49,9 @@ export class InsuranceClaimsStack extends Stack {
     const adjusterEmail = new CfnParameter(this, 'AdjusterEmail', { type: 'String', description: 'E-mail address of the claims adjusters', default: 'adjusters@example.com' });
 
     const key = new kms.Key(this, 'ClaimsKey', { enableKeyRotation: true, description: 'Claims data encryption' });
+    // CloudWatch alarms publish to the encrypted topic; SNS moves undeliverable e-mails to the encrypted DLQ
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    key.grant(new iam.ServicePrincipal('sns.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,

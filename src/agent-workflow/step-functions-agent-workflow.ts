@@ -102,9 +102,14 @@ export interface StepFunctionsAgentWorkflowProps {
   readonly encryptionKey?: kms.IKey;
   /**
    * Bucket for answer artifacts.
-   * @default - a new encrypted, versioned bucket (objects expire with the checkpoint TTL)
+   * @default - a new encrypted, versioned bucket whose artifacts expire after `artifactRetention`
    */
   readonly artifactBucket?: s3.IBucket;
+  /**
+   * How long the created artifact bucket keeps answer artifacts (the audit trail points at them).
+   * @default Duration.days(365)
+   */
+  readonly artifactRetention?: Duration;
   /**
    * Table for checkpoint summaries (partition key `scope`, sort key `checkpointId`, TTL `ttl`).
    * @default - a new table
@@ -280,6 +285,12 @@ export class StepFunctionsAgentWorkflow extends Construct {
       if (attach && !s3Capable) {
         throwPropError(this, 'reasoning.invocation', `the SDK integration needs a model that reads S3 attachments (Amazon Nova Lite/Pro/Premier); '${r.modelId}' does not: use ReasoningInvocation.LAMBDA`);
       }
+      if (maxTokens > 4000) {
+        throwPropError(this, 'reasoning.maxTokens', `the SDK integration passes the raw answer through the state: at most 4000 tokens (~16 KB), got ${maxTokens}; use ReasoningInvocation.LAMBDA for longer answers`);
+      }
+      if (/\\/.test(r.prompt) && /\{\{/.test(r.prompt)) {
+        throwPropError(this, 'reasoning.prompt', 'a prompt with placeholders may not contain a backslash on the SDK integration path (it becomes a States.Format literal)');
+      }
       if (attach && (contentTypes.length === 0 || contentTypes.some((c) => !/^image\/(png|jpeg|gif|webp)$/.test(c)))) {
         throwPropError(this, 'validation.contentTypes', 'the SDK integration attaches images only: list image/png, image/jpeg, image/gif or image/webp (or use ReasoningInvocation.LAMBDA)');
       }
@@ -313,7 +324,9 @@ export class StepFunctionsAgentWorkflow extends Construct {
       timeToLiveAttribute: 'ttl',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     });
-    this.artifactBucket = props.artifactBucket ?? this.createArtifactBucket(key, ttl);
+    const artifactRetention = props.artifactRetention ?? Duration.days(365);
+    validateRange(this, 'artifactRetention', artifactRetention.toDays({ integral: false }), 1, 36500, { integer: true });
+    this.artifactBucket = props.artifactBucket ?? this.createArtifactBucket(key, artifactRetention);
 
     // ---- handlers
     const fnDefaults = (role: string): lambda.FunctionOptions => ({
@@ -373,12 +386,16 @@ export class StepFunctionsAgentWorkflow extends Construct {
       reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.artifactBucket.encryptionKey.keyArn] }));
     }
     grantTable(reasoner, this.contextTable, ['dynamodb:PutItem', 'dynamodb:Query']);
+    // On the SDK path the state machine calls the model; the reasoner only checkpoints (and summarizes).
+    const reasonerCallsModel = invocation === ReasoningInvocation.LAMBDA;
     const invokeArns = [
-      ...modelArns(stack, r.modelId, r.inferenceProfileRegions),
+      ...(reasonerCallsModel ? modelArns(stack, r.modelId, r.inferenceProfileRegions) : []),
       ...(checkpoint.summarizerModelId ? modelArns(stack, checkpoint.summarizerModelId) : []),
     ];
-    reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [...new Set(invokeArns)] }));
-    if (attachment !== 'none') grantReadObjects(reasoner, props.trigger.bucket, props.trigger.prefix);
+    if (invokeArns.length > 0) {
+      reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [...new Set(invokeArns)] }));
+    }
+    if (reasonerCallsModel && attachment !== 'none') grantReadObjects(reasoner, props.trigger.bucket, props.trigger.prefix);
     ownFunctions.push(reasoner);
     functions.reasoner = reasoner;
 
@@ -409,7 +426,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
 
     // ---- the definition
     const definition = this.buildDefinition({
-      validatorFn,
+      validatorFn, customValidator: !!validation.fn,
       rules,
       reasoner,
       reasoningConfig,
@@ -557,7 +574,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     }
   }
 
-  private createArtifactBucket(key: kms.IKey | undefined, ttl: Duration): s3.Bucket {
+  private createArtifactBucket(key: kms.IKey | undefined, retention: Duration): s3.Bucket {
     const bucket = new s3.Bucket(this, 'ArtifactBucket', {
       encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       encryptionKey: key,
@@ -568,7 +585,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
       lifecycleRules: [{
-        expiration: Duration.days(Math.max(1, Math.ceil(ttl.toDays({ integral: false })))),
+        expiration: retention,
         noncurrentVersionExpiration: Duration.days(7),
       }],
     });
@@ -839,7 +856,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
   // the state machine definition (JSONPath, no variables: it runs in aws-local-stepfunctions too)
 
   private buildDefinition(o: {
-    validatorFn: lambda.IFunction;
+    validatorFn: lambda.IFunction; customValidator: boolean;
     rules: ValidationRules;
     reasoner: lambda.IFunction;
     reasoningConfig: ReasoningConfig;
@@ -942,11 +959,19 @@ export class StepFunctionsAgentWorkflow extends Construct {
     const catchAll = (t: sfn.TaskStateBase | sfn.Parallel) => t.addCatch(recordFailure, { errors: ['States.ALL'], resultPath: '$.error' });
 
     // --- validation
+    // A custom validator's answer is merged over a complete result (every field the definition reads
+    // by path), so a partial answer such as { valid: false, reason } cannot fail the execution.
+    const nullValue = "States.StringToJson('null')";
+    const validationDefaults = {
+      'valid': false, 'reason': 'the validator gave no reason', 'bucket': '', 'key': '', 'versionId.$': nullValue, 'size': 0,
+      'contentType': '', 'etag': '', 'actorId': '', 'sessionId': '', 'memoryScope': '', 'metadata': {},
+    };
     const validate = tasks.LambdaInvoke.jsonPath(this, 'Validate Input', {
       lambdaFunction: o.validatorFn,
       payload: sfn.TaskInput.fromObject({ 'request.$': '$', 'rules': o.rules }),
       payloadResponseOnly: true,
-      resultPath: '$.validation',
+      resultSelector: o.customValidator ? { 'raw.$': '$', 'defaults': validationDefaults } : undefined,
+      resultPath: o.customValidator ? '$.validatorAnswer' : '$.validation',
       retryOnServiceExceptions: true,
     });
     validate.addRetry({
@@ -1209,7 +1234,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
     toolsState.next(digest);
     digest.next(toolsDone);
     toolsDone.next(decide);
-    return started.next(validate).next(validChoice);
+    if (!o.customValidator) return started.next(validate).next(validChoice);
+    const merge = new sfn.Pass(this, 'Complete Validation', {
+      parameters: { 'merged.$': 'States.JsonMerge($.validatorAnswer.defaults, $.validatorAnswer.raw, false)' },
+      resultPath: '$.validatorAnswer',
+    });
+    const place = new sfn.Pass(this, 'Use Validation', { inputPath: '$.validatorAnswer.merged', resultPath: '$.validation' });
+    return started.next(validate).next(merge).next(place).next(validChoice);
   }
 
   private buildApproval(

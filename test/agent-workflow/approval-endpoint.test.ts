@@ -161,8 +161,8 @@ describe('POST decides once', () => {
     expect(deciding).toEqual(expect.objectContaining({
       TableName: 'approvals',
       Key: { approvalId: ID },
-      ConditionExpression: '#status = :pending AND expiresAt > :now',
-      ExpressionAttributeValues: expect.objectContaining({ ':deciding': 'DECIDING', ':pending': 'PENDING', ':now': NOW_S }),
+      ConditionExpression: '(#status = :pending OR (#status = :deciding AND decidingAt < :stale)) AND expiresAt > :now',
+      ExpressionAttributeValues: expect.objectContaining({ ':deciding': 'DECIDING', ':pending': 'PENDING', ':now': NOW_S, ':stale': NOW_S - 60 }),
     }));
     expect(decided).toEqual(expect.objectContaining({
       ConditionExpression: '#status = :deciding',
@@ -220,6 +220,17 @@ describe('POST decides once', () => {
     expect(ddbMock).toHaveReceivedCommandTimes(UpdateCommand, 0);
     expect(ddbMock).toHaveReceivedCommandTimes(PutCommand, 0);
     expect(eventsMock).toHaveReceivedCommandTimes(PutEventsCommand, 0);
+  });
+
+  test('a decision in progress (DECIDING for under a minute) is refused; one left by a crashed request is taken over', async () => {
+    ddbMock.on(GetCommand).resolves({ Item: item({ status: 'DECIDING', decidingAt: NOW_S - 10 }) });
+    const fresh = await handle(postForm(link('approve')), config, makeDeps());
+    expect(fresh.statusCode).toBe(409);
+    expect(sfnCommandCount()).toBe(0);
+    ddbMock.on(GetCommand).resolves({ Item: item({ status: 'DECIDING', decidingAt: NOW_S - 120 }) });
+    const stale = await handle(postForm(link('approve')), config, makeDeps());
+    expect(stale.statusCode).toBe(200);
+    expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
   });
 
   test('a concurrent decision (conditional update fails): 409, no Step Functions call, nothing else written', async () => {

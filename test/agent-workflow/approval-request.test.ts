@@ -178,9 +178,16 @@ describe('approval request: first invocation', () => {
     expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 0);
   });
 
-  test('a rejected PutEvents entry fails the invocation (Step Functions retries it)', async () => {
+  test('a rejected or failed Approval Requested event is logged; the approval still waits (the links are already mailed)', async () => {
     eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] });
-    await expect(handle(request(), config, makeDeps())).rejects.toThrow(/InternalFailure/);
+    const deps = makeDeps();
+    await expect(handle(request(), config, deps)).resolves.toEqual(expect.objectContaining({ approvalId: expect.any(String) }));
+    expect(deps.logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'the Approval Requested event was not accepted' }));
+    eventsMock.on(PutEventsCommand).rejects(Object.assign(new Error('down'), { name: 'InternalException' }));
+    const deps2 = makeDeps();
+    await expect(handle(request({ taskToken: `${TOKEN}-3` }), config, deps2)).resolves.toBeDefined();
+    expect(deps2.logs).toContainEqual(expect.objectContaining({ level: 'error', message: 'the Approval Requested event could not be sent' }));
+    expect(snsMock).toHaveReceivedCommandTimes(PublishCommand, 2);
   });
 });
 

@@ -87,6 +87,24 @@ describe('StepFunctionsAgentWorkflow: synth-time validation errors name the prop
     }))).toThrow(/invalid prop 'validation\.contentTypes'/);
   });
 
+  test('ReasoningInvocation.SDK_INTEGRATION with more than 4000 answer tokens (the raw answer passes through the state)', () => {
+    expect(() => build(() => ({
+      validation: IMAGES,
+      reasoning: reasoning({ invocation: ReasoningInvocation.SDK_INTEGRATION, maxTokens: 8000 }),
+    }))).toThrow(/invalid prop 'reasoning\.maxTokens': the SDK integration .* at most 4000 tokens/);
+  });
+
+  test('ReasoningInvocation.SDK_INTEGRATION with a backslash in a prompt with placeholders', () => {
+    expect(() => build(() => ({
+      validation: IMAGES,
+      reasoning: reasoning({ invocation: ReasoningInvocation.SDK_INTEGRATION, prompt: 'Path C:\\claims for {{key}}' }),
+    }))).toThrow(/invalid prop 'reasoning\.prompt'/);
+  });
+
+  test('artifactRetention of zero days', () => {
+    expect(() => build(() => ({ artifactRetention: Duration.hours(1) }))).toThrow(/invalid prop 'artifactRetention'/);
+  });
+
   test('maxTokens 0', () => {
     expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, maxTokens: 0 }) })))
       .toThrow(/invalid prop 'reasoning\.maxTokens': must be an integer in 1\.\.100000, got 0/);

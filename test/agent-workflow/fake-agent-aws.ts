@@ -33,33 +33,69 @@ function awsError(name: string, message = name, status = 400): Error {
   return err;
 }
 
-/** Evaluates the condition subset the handlers use: `a = :v`, `a > :v`, `a < :v`, attribute_(not_)exists(a), joined by AND. */
+/**
+ * Evaluates the condition subset the handlers use: comparisons (`a = :v`, `<>`, `<`, `>`, `<=`, `>=`),
+ * attribute_exists / attribute_not_exists, combined with AND / OR and parentheses.
+ */
 function evalCondition(
   expr: string | undefined, item: Record<string, any> | undefined, names: Record<string, string> = {}, values: Record<string, any> = {},
 ): boolean {
   if (!expr) return true;
+  const tokens = expr.match(/\(|\)|[^\s()]+/g) ?? [];
+  let pos = 0;
   const name = (n: string) => names[n] ?? n;
   const val = (t: string) => (t.startsWith(':') ? values[t] : item?.[name(t)]);
-  return expr.split(/\s+AND\s+/i).every((part) => {
-    let p = part.trim();
-    if (p.startsWith('(') && p.endsWith(')')) p = p.slice(1, -1).trim();
-    let m = /^attribute_not_exists\((.+)\)$/.exec(p);
-    if (m) return item === undefined || item[name(m[1].trim())] === undefined;
-    m = /^attribute_exists\((.+)\)$/.exec(p);
-    if (m) return item !== undefined && item[name(m[1].trim())] !== undefined;
-    m = /^(\S+)\s*(=|<>|>=|<=|>|<)\s*(\S+)$/.exec(p);
-    if (!m) throw new Error(`fake DynamoDB: unsupported condition '${p}'`);
+  const primary = (): boolean => {
+    const t = tokens[pos++];
+    if (t === '(') {
+      const v = orExpr();
+      if (tokens[pos++] !== ')') throw new Error(`fake DynamoDB: unbalanced condition '${expr}'`);
+      return v;
+    }
+    const fn = /^(attribute_exists|attribute_not_exists)$/.exec(t);
+    if (fn) {
+      if (tokens[pos++] !== '(') throw new Error(`fake DynamoDB: unsupported condition '${expr}'`);
+      const attr = name(tokens[pos++]);
+      pos++; // ')'
+      const present = item !== undefined && item[attr] !== undefined;
+      return fn[1] === 'attribute_exists' ? present : !present;
+    }
+    const op = tokens[pos++];
+    const rhs = tokens[pos++];
+    if (!['=', '<>', '<', '>', '<=', '>='].includes(op)) throw new Error(`fake DynamoDB: unsupported condition '${expr}'`);
     if (!item) return false;
-    const [a, b] = [val(m[1]), val(m[3])];
-    switch (m[2]) {
+    const [a, b] = [val(t), val(rhs)];
+    if (a === undefined || b === undefined) return false;
+    switch (op) {
       case '=': return a === b;
       case '<>': return a !== b;
-      case '>': return a > b;
       case '<': return a < b;
-      case '>=': return a >= b;
-      default: return a <= b;
+      case '>': return a > b;
+      case '<=': return a <= b;
+      default: return a >= b;
     }
-  });
+  };
+  const andExpr = (): boolean => {
+    let v = primary();
+    while (tokens[pos]?.toUpperCase() === 'AND') {
+      pos++;
+      const r = primary();
+      v = v && r;
+    }
+    return v;
+  };
+  const orExpr = (): boolean => {
+    let v = andExpr();
+    while (tokens[pos]?.toUpperCase() === 'OR') {
+      pos++;
+      const r = andExpr();
+      v = v || r;
+    }
+    return v;
+  };
+  const result = orExpr();
+  if (pos !== tokens.length) throw new Error(`fake DynamoDB: could not parse condition '${expr}'`);
+  return result;
 }
 
 function applyUpdate(item: Record<string, any>, expr: string, names: Record<string, string> = {}, values: Record<string, any> = {}): void {

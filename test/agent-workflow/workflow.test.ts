@@ -18,7 +18,8 @@ import {
   AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, DecisionCondition, DynamoProjection, HumanApproval, InputValidation,
   ReasoningInvocation, StepFunctionsAgentWorkflow,
 } from '../../src';
-import { definitionFromTemplate } from '../harness/sfn-local';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { definitionFromTemplate, runLocal } from '../harness/sfn-local';
 
 const PAYLOAD_BUDGET = 32 * 1024;
 const byName = (name: string) => SCENARIOS.find((s) => s.name === name)!;
@@ -261,5 +262,60 @@ describe('state payload budget (5 MiB input, 100 KB answer)', () => {
     expect(run.outcome!.outcome).toBe('AUTO_APPROVED');
     expect(run.result.maxPayloadBytes).toBeGreaterThan(16 * 1024);
     expect(run.result.maxPayloadBytes).toBeLessThan(PAYLOAD_BUDGET);
+  });
+});
+
+describe('a custom validator', () => {
+  function customValidatorDefinition(): any {
+    const app = new App();
+    const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'us-east-1' } });
+    const fn = new lambda.Function(stack, 'MyValidator', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    });
+    new StepFunctionsAgentWorkflow(stack, 'W', {
+      trigger: AgentTrigger.manual(new s3.Bucket(stack, 'In')),
+      validation: InputValidation.lambda(fn),
+      reasoning: AgentReasoning.bedrockConverse({
+        modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', systemPrompt: 's', prompt: 'p', outputSchema: CLAIM_SCHEMA, attachTriggerObject: false,
+      }),
+    });
+    return definitionFromTemplate(Template.fromStack(stack));
+  }
+  const silent = (names: string[]) => Object.fromEntries(names.map((n) => [n, () => ({})]));
+
+  test('a partial answer ({ valid: false, reason }) is completed and recorded as REJECTED_INVALID, not a crash', async () => {
+    const def = customValidatorDefinition();
+    const records: any[] = [];
+    const run = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
+      tasks: {
+        ...silent(['Progress Started', 'Progress Rejected']),
+        'Validate Input': () => ({ valid: false, reason: 'not a claim form' }),
+        'Record Rejected Input': (input: any) => records.push(input.Item),
+      },
+    });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).toEqual(['Progress Started', 'Validate Input', 'Complete Validation', 'Use Validation', 'Input Valid?',
+      'Record Rejected Input', 'Progress Rejected', 'Rejected Invalid Input']);
+    expect(records).toEqual([expect.objectContaining({ outcome: { S: 'REJECTED_INVALID' }, reason: { S: 'not a claim form' }, objectKey: { S: '' } })]);
+  });
+
+  test('a minimal valid answer proceeds with the defaults filled in (no memory scope, no metadata)', async () => {
+    const def = customValidatorDefinition();
+    let reasonInput: any;
+    const run = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
+      tasks: {
+        ...silent(['Progress Started', 'Progress Validated', 'Progress Reasoned', 'Progress Tools Done', 'Progress Completed', 'Record Outcome']),
+        'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
+        'Reason': (input: any) => {
+          reasonInput = input;
+          return { valid: true, fields: { estimated_cost: 10 }, artifactKey: 'a', summary: 's', checkpointId: 'c', modelId: 'm',
+            promptHash: 'sha256:0', outputDigest: 'sha256:0', usage: { inputTokens: 1, outputTokens: 1 } };
+        },
+        'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
+      },
+    });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.output.outcome).toBe('AUTO_APPROVED');
+    expect(reasonInput.validation).toEqual(expect.objectContaining({ valid: true, key: 'x.jpg', memoryScope: '', metadata: {}, versionId: null }));
   });
 });

@@ -26,6 +26,9 @@ import { signingKeyLoader } from './signing-key';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 /** Step Functions errors meaning the task no longer waits for this token. */
+/** A DECIDING record older than this (twice the function timeout) belongs to a crashed request. */
+export const STALE_DECIDING_SECONDS = 60;
+
 export const TASK_CLOSED_ERRORS = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 /** Largest request body accepted (bytes after base64 decoding). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -66,6 +69,8 @@ interface StoredItem extends ApprovalItem {
   readonly summary?: string;
   readonly outcome?: string;
   readonly decidedAt?: string;
+  /** Epoch seconds when a request began deciding (status DECIDING). */
+  readonly decidingAt?: number;
 }
 
 function requireEnv(env: Record<string, string | undefined>, name: string): string {
@@ -235,7 +240,10 @@ export async function handle(
       deps.log.info('approval refused: closed', { ...logContext, reason: 'closed' });
       return answer('closed');
     }
-    if (item.status !== 'PENDING') {
+    // A DECIDING record older than the function can live is a decision that crashed half-way
+    // (before or while calling Step Functions): it may be taken over.
+    const staleDeciding = item.status === 'DECIDING' && (item.decidingAt ?? now) < now - STALE_DECIDING_SECONDS;
+    if (item.status !== 'PENDING' && !staleDeciding) {
       deps.log.info('approval refused: already decided', { ...logContext, reason: 'already decided', status: item.status });
       const details: Record<string, string> = item.status === 'DECIDED' && item.outcome ? { outcome: item.outcome, decidedAt: item.decidedAt ?? '' } : {};
       return answer('already-decided', { details });
@@ -305,9 +313,9 @@ async function decide(
       TableName: config.approvalsTable,
       Key,
       UpdateExpression: 'SET #status = :deciding, decidingAt = :now',
-      ConditionExpression: '#status = :pending AND expiresAt > :now',
+      ConditionExpression: '(#status = :pending OR (#status = :deciding AND decidingAt < :stale)) AND expiresAt > :now',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':deciding': 'DECIDING', ':pending': 'PENDING', ':now': now },
+      ExpressionAttributeValues: { ':deciding': 'DECIDING', ':pending': 'PENDING', ':now': now, ':stale': now - STALE_DECIDING_SECONDS },
     }));
   } catch (err) {
     if (errorName(err) !== 'ConditionalCheckFailedException') throw err;
@@ -429,7 +437,9 @@ async function decide(
 // Lambda wiring
 
 const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-const sfn = new SFNClient({});
+// One attempt: a retried SendTaskSuccess that had in fact succeeded would answer TaskTimedOut and be
+// reported as "nothing decided"; throttling answers 503 "try again" instead.
+const sfn = new SFNClient({ maxAttempts: 1 });
 const events = new EventBridgeClient({});
 const secrets = new SecretsManagerClient({});
 

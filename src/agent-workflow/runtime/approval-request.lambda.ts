@@ -274,24 +274,30 @@ export async function handle(event: unknown, config: ApprovalRequestConfig, deps
     deps.log.info('notification already sent (or approval no longer pending): not mailing again', { approvalId, status: item.status });
   }
 
-  const put = await deps.events.send(new PutEventsCommand({
-    Entries: [{
-      EventBusName: config.eventBusName,
-      Source: config.eventSource,
-      DetailType: 'Approval Requested',
-      Detail: JSON.stringify({
-        workflow: config.workflowName,
-        executionId: request.executionId,
-        approvalId,
-        stage: request.stage,
-        reason: request.reason,
-        expiresAt: new Date(item.expiresAt * 1000).toISOString(),
-      }),
-    }],
-  }));
-  if ((put.FailedEntryCount ?? 0) > 0) {
-    const entry = put.Entries?.find((e) => e.ErrorCode);
-    throw new Error(`PutEvents rejected the 'Approval Requested' event: ${entry?.ErrorCode ?? 'unknown'} ${entry?.ErrorMessage ?? ''}`.trim());
+  // The event is for dashboards; the approvers already have the links. A failure to announce is
+  // logged, not thrown: failing the task now would end an execution whose links are in mailboxes.
+  try {
+    const put = await deps.events.send(new PutEventsCommand({
+      Entries: [{
+        EventBusName: config.eventBusName,
+        Source: config.eventSource,
+        DetailType: 'Approval Requested',
+        Detail: JSON.stringify({
+          workflow: config.workflowName,
+          executionId: request.executionId,
+          approvalId,
+          stage: request.stage,
+          reason: request.reason,
+          expiresAt: new Date(item.expiresAt * 1000).toISOString(),
+        }),
+      }],
+    }));
+    if ((put.FailedEntryCount ?? 0) > 0) {
+      const entry = put.Entries?.find((e) => e.ErrorCode);
+      deps.log.error('the Approval Requested event was not accepted', { approvalId, errorCode: entry?.ErrorCode ?? 'unknown', errorMessage: entry?.ErrorMessage });
+    }
+  } catch (err) {
+    deps.log.error('the Approval Requested event could not be sent', { approvalId, error: err instanceof Error ? err.name : String(err) });
   }
   return { approvalId, expiresAt: item.expiresAt };
 }

@@ -364,7 +364,8 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
   const tasks: Record<string, (input: any) => any> = {
     'Validate Input': async (input) => {
       lambdaInvocations++;
-      return validatorHandle({ request: input.request, rules: { ...input.rules, bucket: BUCKET } }, { s3: aws.s3, log: quiet });
+      const rules = { ...input.rules, bucket: BUCKET, snapshotBucket: input.rules.snapshotBucket ? 'artifacts' : '' };
+      return validatorHandle({ request: input.request, rules }, { s3: aws.s3, log: quiet });
     },
     // The Step Functions SDK integration (PascalCase), when the definition uses it.
     'Reason': async (input) => {

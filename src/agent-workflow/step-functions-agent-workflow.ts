@@ -168,6 +168,8 @@ export interface StepFunctionsAgentWorkflowProps {
 }
 
 const DEFAULT_SCHEMA_TOOL = 'record_answer';
+/** Key prefix of the validated-input copies in the artifact bucket. */
+const SNAPSHOT_PREFIX = 'inputs/';
 /** Throttling and server errors of DynamoDB tasks, in both spellings the integrations use (DynamoDB.* optimized, DynamoDb.* SDK). */
 const DYNAMODB_RETRYABLE = ['ProvisionedThroughputExceededException', 'ThrottlingException', 'InternalServerErrorException', 'RequestLimitExceeded']
   .flatMap((e) => [`DynamoDB.${e}`, `DynamoDb.${e}`]);
@@ -296,6 +298,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       }
     }
     const attachment = !attach ? 'none' : s3Capable ? 's3_location' : 'bytes';
+    const snapshot = attachment === 's3_location' && !validation.fn;
     if (attachment === 'bytes' && maxSizeBytes > 3.75 * 1024 * 1024) {
       Annotations.of(this).addWarningV2('cdk-production-patterns:agent-image-bytes',
         `validation.maxSize is ${maxSize.toMebibytes({ rounding: 0 as any })} MiB but Converse accepts images up to 3.75 MB as bytes; larger valid uploads will fail in the reasoner.`);
@@ -326,7 +329,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     });
     const artifactRetention = props.artifactRetention ?? Duration.days(365);
     validateRange(this, 'artifactRetention', artifactRetention.toDays({ integral: false }), 1, 36500, { integer: true });
-    this.artifactBucket = props.artifactBucket ?? this.createArtifactBucket(key, artifactRetention);
+    this.artifactBucket = props.artifactBucket ?? this.createArtifactBucket(key, artifactRetention, ttl);
 
     // ---- handlers
     const fnDefaults = (role: string): lambda.FunctionOptions => ({
@@ -358,6 +361,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
         ...[...r.prompt.matchAll(/\{\{\s*metadata\.([a-z0-9_]+)\s*\}\}/g)].map((m) => m[1]),
         ...allConditions.flatMap((c) => c._fields).filter((f) => f._kind === 'metadata').map((f) => f._name),
       ])].sort(),
+      // An S3 location names no version: the model reads a copy of the validated version instead
+      // (a later overwrite of the upload cannot change what is analysed). Built-in validator only.
+      snapshotBucket: snapshot ? this.artifactBucket.bucketName : '',
+      snapshotPrefix: SNAPSHOT_PREFIX,
     };
     let validatorFn: lambda.IFunction;
     if (validation.fn) {
@@ -365,6 +372,12 @@ export class StepFunctionsAgentWorkflow extends Construct {
     } else {
       const v = new ValidatorFunction(this, 'ValidatorFunction', { ...fnDefaults('Validator'), description: 'Agent workflow: validates the input object' });
       grantReadObjects(v, props.trigger.bucket, props.trigger.prefix);
+      if (snapshot) {
+        v.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.artifactBucket.arnForObjects(`${SNAPSHOT_PREFIX}*`)] }));
+        if (this.artifactBucket.encryptionKey) {
+          v.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.artifactBucket.encryptionKey.keyArn] }));
+        }
+      }
       ownFunctions.push(v);
       validatorFn = v;
     }
@@ -395,7 +408,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
     if (invokeArns.length > 0) {
       reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['bedrock:InvokeModel'], resources: [...new Set(invokeArns)] }));
     }
-    if (reasonerCallsModel && attachment !== 'none') grantReadObjects(reasoner, props.trigger.bucket, props.trigger.prefix);
+    if (reasonerCallsModel && attachment !== 'none') {
+      if (snapshot) grantReadObjects(reasoner, this.artifactBucket, SNAPSHOT_PREFIX);
+      else grantReadObjects(reasoner, props.trigger.bucket, props.trigger.prefix);
+    }
     ownFunctions.push(reasoner);
     functions.reasoner = reasoner;
 
@@ -426,7 +442,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
 
     // ---- the definition
     const definition = this.buildDefinition({
-      validatorFn, customValidator: !!validation.fn,
+      validatorFn,
+      customValidator: !!validation.fn,
       rules,
       reasoner,
       reasoningConfig,
@@ -461,7 +478,9 @@ export class StepFunctionsAgentWorkflow extends Construct {
     grantTable(this.stateMachine, this.auditTable, ['dynamodb:PutItem']);
     for (const statement of this.toolStatements) this.stateMachine.addToRolePolicy(statement);
     if (invocation === ReasoningInvocation.SDK_INTEGRATION && attach) {
-      grantReadObjects(this.stateMachine, props.trigger.bucket, props.trigger.prefix);
+      // Bedrock reads the image with the caller's (the state machine's) permissions
+      if (snapshot) grantReadObjects(this.stateMachine, this.artifactBucket, SNAPSHOT_PREFIX);
+      else grantReadObjects(this.stateMachine, props.trigger.bucket, props.trigger.prefix);
     }
 
     // ---- trigger
@@ -574,7 +593,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     }
   }
 
-  private createArtifactBucket(key: kms.IKey | undefined, retention: Duration): s3.Bucket {
+  private createArtifactBucket(key: kms.IKey | undefined, retention: Duration, snapshotTtl: Duration): s3.Bucket {
     const bucket = new s3.Bucket(this, 'ArtifactBucket', {
       encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       encryptionKey: key,
@@ -584,10 +603,11 @@ export class StepFunctionsAgentWorkflow extends Construct {
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{
-        expiration: retention,
-        noncurrentVersionExpiration: Duration.days(7),
-      }],
+      lifecycleRules: [
+        { expiration: retention, noncurrentVersionExpiration: Duration.days(7) },
+        // copies of the validated inputs live as long as the checkpoints that point at them
+        { prefix: SNAPSHOT_PREFIX, expiration: Duration.days(Math.max(1, Math.ceil(snapshotTtl.toDays({ integral: false })))) },
+      ],
     });
     Validations.of(bucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -813,9 +833,15 @@ export class StepFunctionsAgentWorkflow extends Construct {
     for (const fn of own) {
       ack(fn, 'Resource::*', 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; every data action is scoped to its table, bucket prefix, topic, secret or state machine.');
     }
+    const snapshots = `Resource::${nagArn(this, this.artifactBucket.arnForObjects(`${SNAPSHOT_PREFIX}*`))}`;
+    const snapshotsReason = 'Copies of validated inputs, one per input under inputs/ (keys are content hashes): the validator writes them, the model caller reads them.';
     for (const fn of [this.functions.validator, this.functions.reasoner]) {
-      if (fn instanceof lambda.Function) ack(fn, objects, objectsReason);
+      if (fn instanceof lambda.Function) {
+        ack(fn, objects, objectsReason);
+        ack(fn, snapshots, snapshotsReason);
+      }
     }
+    ack(this.stateMachine, snapshots, snapshotsReason);
     ack(this.functions.reasoner, `Resource::${nagArn(this, this.artifactBucket.arnForObjects('artifacts/*'))}`,
       'The reasoner writes one answer artifact per execution under artifacts/ (keys are per execution); nothing else in the bucket.');
     ack(this.stateMachine, objects, objectsReason);
@@ -856,7 +882,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
   // the state machine definition (JSONPath, no variables: it runs in aws-local-stepfunctions too)
 
   private buildDefinition(o: {
-    validatorFn: lambda.IFunction; customValidator: boolean;
+    validatorFn: lambda.IFunction;
+    customValidator: boolean;
     rules: ValidationRules;
     reasoner: lambda.IFunction;
     reasoningConfig: ReasoningConfig;
@@ -963,8 +990,20 @@ export class StepFunctionsAgentWorkflow extends Construct {
     // by path), so a partial answer such as { valid: false, reason } cannot fail the execution.
     const nullValue = "States.StringToJson('null')";
     const validationDefaults = {
-      'valid': false, 'reason': 'the validator gave no reason', 'bucket': '', 'key': '', 'versionId.$': nullValue, 'size': 0,
-      'contentType': '', 'etag': '', 'actorId': '', 'sessionId': '', 'memoryScope': '', 'metadata': {},
+      'valid': false,
+      'reason': 'the validator gave no reason',
+      'bucket': '',
+      'key': '',
+      'versionId.$': nullValue,
+      'size': 0,
+      'contentType': '',
+      'etag': '',
+      'actorId': '',
+      'sessionId': '',
+      'memoryScope': '',
+      'analysisBucket': '',
+      'analysisKey': '',
+      'metadata': {},
     };
     const validate = tasks.LambdaInvoke.jsonPath(this, 'Validate Input', {
       lambdaFunction: o.validatorFn,
@@ -1037,7 +1076,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         action: 'converse',
         iamAction: 'bedrock:InvokeModel',
         iamResources: modelArns(Stack.of(this), o.r.modelId, o.r.inferenceProfileRegions),
-        parameters: this.converseParameters(o.r, o.structured, o.maxTokens, o.attach, o.reasoningConfig.memoryItems > 0),
+        parameters: this.converseParameters(o.r, o.structured, o.maxTokens, o.attach, o.reasoningConfig.memoryItems > 0, !o.customValidator),
         resultSelector: { 'stopReason.$': '$.StopReason', 'content.$': '$.Output.Message.Content', 'usage.$': '$.Usage' },
         resultPath: '$.reasoning',
       });
@@ -1329,7 +1368,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
   }
 
   private converseParameters(
-    r: AgentReasoning['options'], structured: StructuredOutput, maxTokens: number, attach: boolean, memory: boolean,
+    r: AgentReasoning['options'], structured: StructuredOutput, maxTokens: number, attach: boolean, memory: boolean, snapshot: boolean,
   ): Record<string, any> {
     const content: any[] = [promptContent(r.prompt)];
     if (memory) {
@@ -1339,7 +1378,13 @@ export class StepFunctionsAgentWorkflow extends Construct {
       content.push({
         Image: {
           'Format.$': "States.ArrayGetItem(States.StringSplit($.validation.contentType, '/'), 1)",
-          'Source': { S3Location: { 'Uri.$': "States.Format('s3://{}/{}', $.validation.bucket, $.validation.key)" } },
+          'Source': {
+            S3Location: {
+              'Uri.$': snapshot
+                ? "States.Format('s3://{}/{}', $.validation.analysisBucket, $.validation.analysisKey)"
+                : "States.Format('s3://{}/{}', $.validation.bucket, $.validation.key)",
+            },
+          },
         },
       });
     }

@@ -32,6 +32,8 @@ const VALIDATION: ValidationResult = {
   actorId: 'cust-7',
   sessionId: '',
   memoryScope: 'actor#cust-7',
+  analysisBucket: '',
+  analysisKey: '',
   metadata: { policy_number: 'PN-991', claim_id: '42' },
 };
 
@@ -152,6 +154,11 @@ describe('projectFields and summaries', () => {
 });
 
 describe('buildConverseRequest', () => {
+  test('s3_location reads the snapshot of the validated version when the validator made one', () => {
+    const req = buildConverseRequest(config(), { ...VALIDATION, analysisBucket: 'artifacts', analysisKey: 'inputs/0123/photo.jpg' }, []);
+    expect(req.messages![0].content).toContainEqual({ image: { format: 'jpeg', source: { s3Location: { uri: 's3://artifacts/inputs/0123/photo.jpg' } } } });
+  });
+
   test('s3_location + json_schema: image by S3 URI, outputConfig with the schema as a string', () => {
     const req = buildConverseRequest(config(), VALIDATION, []);
     expect(req).toEqual({

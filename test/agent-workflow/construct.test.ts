@@ -148,23 +148,28 @@ describe('StepFunctionsAgentWorkflow: full configuration (customer key, S3 trigg
     expectNoWildcardActionsBesidesKeyAdmin(template);
   });
 
-  test('S3 reads of the trigger bucket are scoped to the claims/ prefix (objects and listing)', () => {
+  test('S3 reads: uploads only under claims/ and only by the validator; the model caller reads the validated copies only', () => {
     const uploads = `<${logicalId(f.uploads)}.Arn>`;
+    const artifacts = `<${logicalId(f.workflow.artifactBucket)}.Arn>`;
     const reads = allStatements(template).filter(({ st }) => actionsOf(st).some((a) => /^s3:(Get|List)/.test(a)));
     expect(reads.length).toBeGreaterThan(0);
+    const wf = f.workflow;
+    const readersOf = (resource: string) => new Set(reads.filter(({ st }) => resourcesOf(st).includes(resource)).flatMap(({ roles }) => roles));
     for (const { st } of reads) {
       if (actionsOf(st).includes('s3:ListBucket')) {
         // listing (key names only) of the bucket: without it a missing object answers 403, not 404
-        expect(resourcesOf(st)).toEqual([uploads]);
         expect(actionsOf(st)).toEqual(['s3:ListBucket']);
+        expect([[uploads], [artifacts]]).toContainEqual(resourcesOf(st));
       } else {
-        expect(resourcesOf(st)).toEqual([`${uploads}/claims/*`]);
+        expect([[`${uploads}/claims/*`], [`${artifacts}/inputs/*`], [`${artifacts}/artifacts/*`]]).toContainEqual(resourcesOf(st));
       }
     }
-    // exactly the validator and the state machine (the SDK integration reads the image) read inputs; the reasoner does not on this path
-    const readers = new Set(reads.filter(({ st }) => actionsOf(st).includes('s3:GetObject')).flatMap(({ roles }) => roles));
-    const wf = f.workflow;
-    expect(readers).toEqual(new Set([wf.stateMachine.role, roleOf(wf.functions.validator)].map((r) => `<${logicalId(r)}>`)));
+    expect(readersOf(`${uploads}/claims/*`)).toEqual(new Set([`<${logicalId(roleOf(wf.functions.validator))}>`]));
+    // Bedrock reads the copy of the validated version with the state machine's permissions (SDK integration)
+    expect(readersOf(`${artifacts}/inputs/*`)).toEqual(new Set([`<${logicalId(wf.stateMachine.role)}>`]));
+    // the validator writes those copies
+    const writes = allStatements(template).filter(({ st }) => actionsOf(st).includes('s3:PutObject') && resourcesOf(st).includes(`${artifacts}/inputs/*`));
+    expect(writes.flatMap(({ roles }) => roles)).toEqual([`<${logicalId(roleOf(wf.functions.validator))}>`]);
   });
 
   test('the approval endpoint may send task success/failure/heartbeat to this state machine only', () => {

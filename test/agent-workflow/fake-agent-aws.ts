@@ -7,7 +7,7 @@
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -154,6 +154,14 @@ export class FakeAgentAws {
         VersionId: o.versionId,
         Body: { transformToByteArray: async () => new Uint8Array(body), transformToString: async () => body.toString('utf8') } as any,
       };
+    });
+    s3.on(CopyObjectCommand).callsFake((input) => {
+      const m = /^([^/]+)\/([^?]+)(?:\?versionId=(.+))?$/.exec(input.CopySource!);
+      const source = m ? this.objects.get(`${m[1]}/${decodeURIComponent(m[2])}`) : undefined;
+      if (!source || (m![3] && source.versionId !== decodeURIComponent(m![3]))) throw awsError('NoSuchKey', 'The specified key does not exist.', 404);
+      if (input.CopySourceIfMatch && input.CopySourceIfMatch !== '"etag"') throw awsError('PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', 412);
+      this.objects.set(`${input.Bucket}/${input.Key}`, { ...source, versionId: undefined });
+      return { CopyObjectResult: { ETag: '"etag"' } };
     });
     s3.on(PutObjectCommand).callsFake((input) => {
       const body = Buffer.isBuffer(input.Body) ? input.Body : Buffer.from(String(input.Body ?? ''));

@@ -51,6 +51,8 @@ const VALIDATION: ValidationResult = {
   actorId: '',
   sessionId: '',
   memoryScope: '',
+  analysisBucket: '',
+  analysisKey: '',
   metadata: { policy_number: 'PN-991' },
 };
 

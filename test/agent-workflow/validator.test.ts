@@ -1,4 +1,4 @@
-import { GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import type { ValidateInputEvent, ValidationResult, ValidationRules } from '../../src/agent-workflow/runtime/contracts';
@@ -68,13 +68,32 @@ describe('validator: valid input', () => {
       actorId: '',
       sessionId: '',
       memoryScope: '',
+      // no snapshot asked for: the model reads the object itself
+      analysisBucket: 'acme-input',
+      analysisKey: 'uploads/red flower.jpg',
       metadata: {},
     });
+    expect(s3Mock).toHaveReceivedCommandTimes(CopyObjectCommand, 0);
     expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: 'acme-input', Key: 'uploads/red flower.jpg', VersionId: undefined });
     // Reads only the first 16 bytes, of the version and ETag HeadObject described.
     expect(s3Mock).toHaveReceivedCommandWith(GetObjectCommand, {
       Bucket: 'acme-input', Key: 'uploads/red flower.jpg', Range: 'bytes=0-15', VersionId: 'v-current', IfMatch: '"etag-1"',
     });
+  });
+
+  test('with a snapshot bucket, the validated version is copied (If-Match its ETag) and the model reads the copy', async () => {
+    headJpeg();
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    s3Mock.on(CopyObjectCommand).resolves({});
+    const result = await run(REQUEST, { snapshotBucket: 'artifacts', snapshotPrefix: 'inputs/' });
+    expect(result.analysisBucket).toBe('artifacts');
+    expect(result.analysisKey).toMatch(/^inputs\/[0-9a-f]{32}\/red_flower\.jpg$/);
+    expect(s3Mock).toHaveReceivedCommandWith(CopyObjectCommand, {
+      Bucket: 'artifacts', Key: result.analysisKey, CopySource: 'acme-input/uploads/red%20flower.jpg?versionId=v-current', CopySourceIfMatch: '"etag-1"',
+    });
+    // an overwrite between validation and copy fails the copy (retried by the state machine), never copies other bytes
+    s3Mock.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));
+    await expect(run(REQUEST, { snapshotBucket: 'artifacts', snapshotPrefix: 'inputs/' })).rejects.toThrow();
   });
 
   test('the requested version is the one read', async () => {
@@ -209,7 +228,8 @@ describe('validator: invalid input', () => {
     expect(result.valid).toBe(false);
     expect(result.reason).toMatch(reason);
     expect(Object.keys(result).sort()).toEqual(
-      ['actorId', 'bucket', 'contentType', 'etag', 'key', 'memoryScope', 'metadata', 'reason', 'sessionId', 'size', 'valid', 'versionId'],
+      ['actorId', 'analysisBucket', 'analysisKey', 'bucket', 'contentType', 'etag', 'key', 'memoryScope', 'metadata', 'reason', 'sessionId', 'size', 'valid',
+        'versionId'],
     );
     expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
   });

@@ -6,6 +6,7 @@
 import { App, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -18,7 +19,6 @@ import {
   AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, DecisionCondition, DynamoProjection, HumanApproval, InputValidation,
   ReasoningInvocation, StepFunctionsAgentWorkflow,
 } from '../../src';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { definitionFromTemplate, runLocal } from '../harness/sfn-local';
 
 const PAYLOAD_BUDGET = 32 * 1024;
@@ -90,7 +90,12 @@ describe('insurance-claims scenarios', () => {
     expect(call.ModelId).toBe('us.amazon.nova-pro-v1:0');
     const [text, , image] = call.Messages[0].Content;
     expect(text.Text).toContain('claim claims/auto.jpg, policy POL-1001');
-    expect(image).toEqual({ Image: { Format: 'jpeg', Source: { S3Location: { Uri: `s3://${BUCKET}/claims/auto.jpg` } } } });
+    // the model reads the copy of the validated version (an S3 location names no version)
+    const uri = image.Image.Source.S3Location.Uri;
+    expect(uri).toMatch(/^s3:\/\/artifacts\/inputs\/[0-9a-f]{32}\/auto\.jpg$/);
+    expect(image.Image.Format).toBe('jpeg');
+    const copy = runs.get('auto-approved')!.aws.objects.get(uri.slice('s3://'.length));
+    expect(copy!.body.equals(byName('auto-approved').upload.body)).toBe(true);
     expect(call.ToolConfig.ToolChoice).toEqual({ Tool: { Name: 'record_answer' } });
   });
 
@@ -308,8 +313,17 @@ describe('a custom validator', () => {
         'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
         'Reason': (input: any) => {
           reasonInput = input;
-          return { valid: true, fields: { estimated_cost: 10 }, artifactKey: 'a', summary: 's', checkpointId: 'c', modelId: 'm',
-            promptHash: 'sha256:0', outputDigest: 'sha256:0', usage: { inputTokens: 1, outputTokens: 1 } };
+          return {
+            valid: true,
+            fields: { estimated_cost: 10 },
+            artifactKey: 'a',
+            summary: 's',
+            checkpointId: 'c',
+            modelId: 'm',
+            promptHash: 'sha256:0',
+            outputDigest: 'sha256:0',
+            usage: { inputTokens: 1, outputTokens: 1 },
+          };
         },
         'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
       },

@@ -232,7 +232,9 @@ export function buildConverseRequest(
       throw new Error(`attachment '${config.attachment}': content type '${validation.contentType}' is not an image format Converse accepts (png, jpeg, gif, webp)`);
     }
     if (config.attachment === 's3_location') {
-      content.push({ image: { format, source: { s3Location: { uri: `s3://${validation.bucket}/${validation.key}` } } } });
+      // the snapshot of the validated version when there is one (an S3 location names no version)
+      const [bucket, key] = validation.analysisKey ? [validation.analysisBucket, validation.analysisKey] : [validation.bucket, validation.key];
+      content.push({ image: { format, source: { s3Location: { uri: `s3://${bucket}/${key}` } } } });
     } else {
       if (!imageBytes) throw new Error("attachment 'bytes': the image bytes are missing");
       content.push({ image: { format, source: { bytes: imageBytes } } });

@@ -49,6 +49,13 @@ export interface ValidationRules {
   readonly prefix: string;
   /** Normalized metadata names the object must carry (non-empty): the prompt and the decision read them. */
   readonly requiredMetadata?: string[];
+  /**
+   * Where to copy the validated version for a model that reads it from S3 ('' = no copy): an S3
+   * location names no version, so the model must read a copy nobody else can overwrite.
+   */
+  readonly snapshotBucket?: string;
+  /** Key prefix of the copies (e.g. `inputs/`). */
+  readonly snapshotPrefix?: string;
 }
 
 export interface ValidateInputEvent {
@@ -70,6 +77,9 @@ export interface ValidationResult {
   readonly sessionId: string;
   /** `actor#<actorId>#session#<sessionId>`, `actor#<actorId>`, or '' when no actor is known. */
   readonly memoryScope: string;
+  /** The object the model reads: the snapshot of the validated version, or bucket/key ('' when invalid). */
+  readonly analysisBucket: string;
+  readonly analysisKey: string;
   /** S3 user metadata, keys lower-cased with every char outside [a-z0-9_] replaced by `_`; at most 20 keys, values at most 256 chars. */
   readonly metadata: Record<string, string>;
 }

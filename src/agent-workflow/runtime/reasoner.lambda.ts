@@ -120,6 +120,8 @@ export function parseReasonEvent(event: unknown): ReasonEvent {
     actorId: typeof v.actorId === 'string' ? v.actorId : '',
     sessionId: typeof v.sessionId === 'string' ? v.sessionId : '',
     memoryScope: str(v, 'memoryScope', 'event.validation'),
+    analysisBucket: typeof v.analysisBucket === 'string' ? v.analysisBucket : '',
+    analysisKey: typeof v.analysisKey === 'string' ? v.analysisKey : '',
     metadata: metadata as Record<string, string>,
   };
 

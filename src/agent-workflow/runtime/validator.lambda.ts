@@ -10,8 +10,9 @@
  * Note: without s3:ListBucket on the bucket, S3 answers a missing object with 403, not 404; that
  * is rethrown (a failure), not reported as 'object not found'.
  */
+import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { GetObjectCommand, HeadObjectCommand, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { ValidateInputEvent, ValidationResult, ValidationRules } from './contracts';
 import { isCheckedContentType, MAGIC_BYTES_LENGTH, magicMatches, normalizeContentType } from './magic-bytes';
 
@@ -70,6 +71,8 @@ function emptyResult(reason: string, bucket: string, key: string, versionId: str
     actorId: '',
     sessionId: '',
     memoryScope: '',
+    analysisBucket: '',
+    analysisKey: '',
     metadata: {},
   };
 }
@@ -77,7 +80,7 @@ function emptyResult(reason: string, bucket: string, key: string, versionId: str
 /** The rules come from the state-machine definition: a bad rule is a construct bug, so it throws. */
 function checkRules(rules: unknown): ValidationRules {
   if (!isRecord(rules)) throw new Error('ValidateInputEvent.rules is missing');
-  const { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix, requiredMetadata } = rules;
+  const { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix, requiredMetadata, snapshotBucket, snapshotPrefix } = rules;
   if (typeof maxSizeBytes !== 'number' || !(maxSizeBytes >= 0)) throw new Error('rules.maxSizeBytes must be a non-negative number');
   if (!Array.isArray(contentTypes) || !contentTypes.every((c) => typeof c === 'string')) throw new Error('rules.contentTypes must be a string array');
   if (typeof checkMagicBytes !== 'boolean') throw new Error('rules.checkMagicBytes must be a boolean');
@@ -86,7 +89,18 @@ function checkRules(rules: unknown): ValidationRules {
   if (requiredMetadata !== undefined && (!Array.isArray(requiredMetadata) || !requiredMetadata.every((m) => typeof m === 'string'))) {
     throw new Error('rules.requiredMetadata must be a string array');
   }
-  return { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix, requiredMetadata: requiredMetadata ?? [] };
+  if (snapshotBucket !== undefined && typeof snapshotBucket !== 'string') throw new Error('rules.snapshotBucket must be a string');
+  if (snapshotPrefix !== undefined && typeof snapshotPrefix !== 'string') throw new Error('rules.snapshotPrefix must be a string');
+  return {
+    maxSizeBytes,
+    contentTypes,
+    checkMagicBytes,
+    bucket,
+    prefix,
+    requiredMetadata: requiredMetadata ?? [],
+    snapshotBucket: snapshotBucket ?? '',
+    snapshotPrefix: snapshotPrefix ?? '',
+  };
 }
 
 function optionalString(request: Record<string, unknown>, field: string): string | null {
@@ -224,8 +238,32 @@ async function validate(event: ValidateInputEvent, rules: ValidationRules, deps:
     actorId,
     sessionId,
     memoryScope: memoryScopeFor(actorId, sessionId),
+    ...(await snapshot(deps, req, rules, versionId, etag)),
     metadata,
   };
+}
+
+/**
+ * Copies the validated version (If-Match its ETag) next to the answer artifacts, so a model that
+ * reads the object by S3 location reads exactly what was validated; else the object itself.
+ */
+async function snapshot(
+  deps: ValidatorDeps, req: Request, rules: ValidationRules, versionId: string | null, etag: string,
+): Promise<{ analysisBucket: string; analysisKey: string }> {
+  if (!rules.snapshotBucket) return { analysisBucket: req.bucket, analysisKey: req.key };
+  const id = createHash('sha256').update(`${req.bucket}\n${req.key}\n${versionId ?? etag}`).digest('hex').slice(0, 32);
+  const base = (req.key.split('/').pop() ?? 'object').replace(/[^A-Za-z0-9._-]/g, '_').slice(-100) || 'object';
+  const analysisKey = `${rules.snapshotPrefix ?? ''}${id}/${base}`;
+  const source = `${req.bucket}/${req.key.split('/').map(encodeURIComponent).join('/')}${versionId ? `?versionId=${encodeURIComponent(versionId)}` : ''}`;
+  // A concurrent overwrite fails the copy (412 PreconditionFailed) and is retried by the state machine.
+  await deps.s3.send(new CopyObjectCommand({
+    Bucket: rules.snapshotBucket,
+    Key: analysisKey,
+    CopySource: source,
+    CopySourceIfMatch: etag === '' ? undefined : etag,
+    MetadataDirective: 'COPY',
+  }));
+  return { analysisBucket: rules.snapshotBucket, analysisKey };
 }
 
 export async function handle(event: ValidateInputEvent, deps: ValidatorDeps): Promise<ValidationResult> {

@@ -54,6 +54,12 @@ export interface BedrockConverseOptions {
    */
   readonly structuredOutput?: StructuredOutput;
   /**
+   * With `StructuredOutput.TOOL_USE`: ask the model to enforce the schema strictly (`toolSpec.strict`).
+   * Only for models that support strict tool use (a model that does not rejects the request).
+   * @default false
+   */
+  readonly strictToolUse?: boolean;
+  /**
    * How the model is called.
    * @default ReasoningInvocation.AUTO
    */

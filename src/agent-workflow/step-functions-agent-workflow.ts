@@ -427,6 +427,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       summarizerModelId: checkpoint.summarizerModelId ?? '',
       memoryItems: checkpoint.memoryItems ?? 3,
       toolName: DEFAULT_SCHEMA_TOOL,
+      strictToolUse: r.strictToolUse ?? false,
     };
 
     // approval
@@ -1398,7 +1399,14 @@ export class StepFunctionsAgentWorkflow extends Construct {
       params.OutputConfig = { TextFormat: { Type: 'json_schema', Structure: { JsonSchema: { Schema: JSON.stringify(r.outputSchema), Name: DEFAULT_SCHEMA_TOOL } } } };
     } else {
       params.ToolConfig = {
-        Tools: [{ ToolSpec: { Name: DEFAULT_SCHEMA_TOOL, Description: 'Record the structured answer.', InputSchema: { Json: r.outputSchema } } }],
+        Tools: [{
+          ToolSpec: {
+            Name: DEFAULT_SCHEMA_TOOL,
+            Description: 'Record the structured answer.',
+            InputSchema: { Json: r.outputSchema },
+            ...(r.strictToolUse ? { Strict: true } : {}),
+          },
+        }],
         ToolChoice: { Tool: { Name: DEFAULT_SCHEMA_TOOL } },
       };
     }

@@ -154,6 +154,13 @@ describe('projectFields and summaries', () => {
 });
 
 describe('buildConverseRequest', () => {
+  test('tool_use with strictToolUse asks for strict schema enforcement; without it, no strict flag', () => {
+    const strict = buildConverseRequest({ ...config(), structuredOutput: 'tool_use', strictToolUse: true }, VALIDATION, []);
+    expect(strict.toolConfig!.tools![0]).toEqual({ toolSpec: expect.objectContaining({ strict: true }) });
+    const plain = buildConverseRequest({ ...config(), structuredOutput: 'tool_use' }, VALIDATION, []);
+    expect((plain.toolConfig!.tools![0] as any).toolSpec).not.toHaveProperty('strict');
+  });
+
   test('s3_location reads the snapshot of the validated version when the validator made one', () => {
     const req = buildConverseRequest(config(), { ...VALIDATION, analysisBucket: 'artifacts', analysisKey: 'inputs/0123/photo.jpg' }, []);
     expect(req.messages![0].content).toContainEqual({ image: { format: 'jpeg', source: { s3Location: { uri: 's3://artifacts/inputs/0123/photo.jpg' } } } });

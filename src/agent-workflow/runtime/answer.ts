@@ -269,7 +269,9 @@ export function buildConverseRequest(
   return {
     ...withSystem,
     toolConfig: {
-      tools: [{ toolSpec: { name: config.toolName, description, inputSchema: { json: config.outputSchema as never } } }],
+      tools: [{
+        toolSpec: { name: config.toolName, description, inputSchema: { json: config.outputSchema as never }, ...(config.strictToolUse ? { strict: true } : {}) },
+      }],
       toolChoice: { tool: { name: config.toolName } },
     },
   };

@@ -112,6 +112,8 @@ export interface ReasoningConfig {
   readonly memoryItems: number;
   /** Tool name used in tool_use mode. */
   readonly toolName: string;
+  /** tool_use mode: ask the model to enforce the schema strictly (`toolSpec.strict`), where it supports it. */
+  readonly strictToolUse?: boolean;
 }
 
 /** What the Step Functions Converse integration hands to the Checkpoint task (selected by ResultSelector). */

@@ -142,6 +142,7 @@ export function parseReasonEvent(event: unknown): ReasonEvent {
     temperature: num(c, 'temperature', 'event.config', (n) => n === -1 || (n >= 0 && n <= 2), '-1 (not set) or between 0 and 2'),
     summarizerModelId: str(c, 'summarizerModelId', 'event.config'),
     memoryItems: num(c, 'memoryItems', 'event.config', (n) => Number.isInteger(n) && n >= 0 && n <= MAX_MEMORY_ITEMS, `an integer 0..${MAX_MEMORY_ITEMS}`),
+    strictToolUse: c.strictToolUse === true,
     toolName,
   };
 

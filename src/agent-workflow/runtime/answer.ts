@@ -270,7 +270,9 @@ export function buildConverseRequest(
     ...withSystem,
     toolConfig: {
       tools: [{
-        toolSpec: { name: config.toolName, description, inputSchema: { json: config.outputSchema as never }, ...(config.strictToolUse ? { strict: true } : {}) },
+        toolSpec: {
+          name: config.toolName, description, inputSchema: { json: config.outputSchema as never }, ...(config.strictToolUse ? { strict: true } : {}),
+        },
       }],
       toolChoice: { tool: { name: config.toolName } },
     },

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     console.log(`## ${scenario.name}: ${scenario.description}`);
     console.log(`   path: ${run.result.path.filter((s) => !s.startsWith('Progress ')).join(' > ')}`);
     console.log(`   execution ${run.result.status}${run.result.error ? ` (${run.result.error})` : ''}; audit outcome ${run.outcome?.outcome ?? '-'}`
-      + `${run.outcome?.approver && run.outcome.approver !== 'policy' ? ` by ${run.outcome.approver}` : ''}${ok ? '' : '   <-- UNEXPECTED'}`);
+      + `${run.outcome?.approver && run.outcome.approver !== 'policy' ? ` by ${run.outcome.approver}${run.outcome.approverName ? ` (${run.outcome.approverName})` : ''}` : ''}${ok ? '' : '   <-- UNEXPECTED'}`);
     if (run.outcome?.reason) console.log(`   reason: ${run.outcome.reason}`);
     const cost = costPerExecution(run);
     rows.push([scenario.name, String(run.result.transitions), JSON.stringify(run.result.retries), `${run.result.maxPayloadBytes}`,

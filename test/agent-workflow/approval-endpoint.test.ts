@@ -153,7 +153,7 @@ describe('POST decides once', () => {
     const input = sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input;
     expect(input.taskToken).toBe(TOKEN);
     expect(JSON.parse(input.output!)).toEqual({
-      outcome: 'APPROVED', approvalId: ID, approver: 'link:primary (Ana)', comment: 'Looks fine', decidedAt: '2026-07-01T12:00:00.000Z',
+      outcome: 'APPROVED', approvalId: ID, approver: 'link:primary', approverName: 'Ana', comment: 'Looks fine', decidedAt: '2026-07-01T12:00:00.000Z',
     });
 
     const [deciding, decided] = updates();
@@ -166,7 +166,7 @@ describe('POST decides once', () => {
     }));
     expect(decided).toEqual(expect.objectContaining({
       ConditionExpression: '#status = :deciding',
-      ExpressionAttributeValues: expect.objectContaining({ ':decided': 'DECIDED', ':outcome': 'APPROVED', ':approver': 'link:primary (Ana)', ':comment': 'Looks fine' }),
+      ExpressionAttributeValues: expect.objectContaining({ ':decided': 'DECIDED', ':outcome': 'APPROVED', ':approver': 'link:primary', ':approverName': 'Ana', ':comment': 'Looks fine' }),
     }));
 
     expect(ddbMock).toHaveReceivedCommandTimes(PutCommand, 1);
@@ -177,7 +177,8 @@ describe('POST decides once', () => {
         recordId: `APPROVAL#${ID}`,
         approvalId: ID,
         outcome: 'APPROVED',
-        approver: 'link:primary (Ana)',
+        approver: 'link:primary',
+        approverName: 'Ana',
         comment: 'Looks fine',
         decidedAt: '2026-07-01T12:00:00.000Z',
         stage: 'primary',
@@ -202,7 +203,7 @@ describe('POST decides once', () => {
     expect(input.error).toBe(APPROVAL_REJECTED_ERROR);
     expect(input.error).toBe('ApprovalRejected');
     expect(JSON.parse(input.cause!)).toEqual({
-      outcome: 'REJECTED', approvalId: ID, approver: 'link:primary', comment: 'Not covered', decidedAt: '2026-07-01T12:00:00.000Z',
+      outcome: 'REJECTED', approvalId: ID, approver: 'link:primary', approverName: '', comment: 'Not covered', decidedAt: '2026-07-01T12:00:00.000Z',
     });
     expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { TableName: 'audit', Item: expect.objectContaining({ outcome: 'REJECTED' }) });
     expect(updates()[1].ExpressionAttributeValues).toEqual(expect.objectContaining({ ':decided': 'DECIDED', ':outcome': 'REJECTED' }));
@@ -462,10 +463,11 @@ describe('escaping and answers', () => {
     expect(res.body).not.toContain('<script>');
     expect(res.body).not.toContain('<b>Eve');
     expect(res.body).toContain('&lt;script&gt;');
-    expect(res.body).toContain('link:primary (&lt;b&gt;Eve&lt;/b&gt;)');
+    expect(res.body).toContain('&lt;b&gt;Eve&lt;/b&gt;');
     const output = JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output!);
     expect(output.comment).toBe(HOSTILE);
-    expect(output.approver).toBe('link:primary (<b>Eve</b>)');
+    expect(output.approver).toBe('link:primary');
+    expect(output.approverName).toBe('<b>Eve</b>');
   });
 
   test('every answer carries the security headers', async () => {
@@ -521,7 +523,8 @@ describe('request bodies and identities', () => {
     expect(res.statusCode).toBe(200);
     const output = JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output!);
     expect(output.comment).toBe('Très bien\nsecond line');
-    expect(output.approver).toBe('link:primary (Zoë)');
+    expect(output.approver).toBe('link:primary');
+    expect(output.approverName).toBe('Zoë');
   });
 
   test('JSON body with exp as a number', async () => {
@@ -535,8 +538,9 @@ describe('request bodies and identities', () => {
     const userArn = 'arn:aws:sts::123456789012:assumed-role/Approvers/ana';
     await handle(postForm({ ...link('approve'), name: 'Ana' }, { userArn }), config, makeDeps());
     const output = JSON.parse(sfnMock.commandCalls(SendTaskSuccessCommand)[0].args[0].input.output!);
-    expect(output.approver).toBe(`iam:${userArn} (Ana)`);
-    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { TableName: 'audit', Item: expect.objectContaining({ approver: `iam:${userArn} (Ana)` }) });
+    expect(output.approver).toBe(`iam:${userArn}`);
+    expect(output.approverName).toBe('Ana');
+    expect(ddbMock).toHaveReceivedCommandWith(PutCommand, { TableName: 'audit', Item: expect.objectContaining({ approver: `iam:${userArn}`, approverName: 'Ana' }) });
   });
 
   test('Cognito identity: cognito:<email>, else cognito:<sub>', async () => {

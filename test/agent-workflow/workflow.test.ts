@@ -124,12 +124,13 @@ describe('insurance-claims scenarios', () => {
       outcome: 'APPROVED',
       route: 'HUMAN',
       reason: 'approval required: output.estimated_cost > policy.autoApproveLimit',
-      approver: 'link:primary (J. Adjuster)',
+      approver: 'link:primary',
+      approverName: 'J. Adjuster',
       comment: 'Photos match the garage quote.',
       approvalId: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
     }));
     const decision = run.auditItems.find((i) => String(i.recordId).startsWith('APPROVAL#'));
-    expect(decision).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:primary (J. Adjuster)', comment: 'Photos match the garage quote.' }));
+    expect(decision).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:primary', approverName: 'J. Adjuster', comment: 'Photos match the garage quote.' }));
     // the notification has links, not the task token; the token is stored server-side only
     expect(run.aws.published).toHaveLength(1);
     expect(run.aws.published[0].message).toMatch(/https:\/\/approvals\.example\.com\/v1\/approvals\/[A-Za-z0-9_-]{43}\?action=approve&exp=\d+&sig=/);
@@ -140,7 +141,7 @@ describe('insurance-claims scenarios', () => {
   test('human-rejected: SendTaskFailure(ApprovalRejected) becomes a recorded REJECTED with the comment', () => {
     const run = runs.get('human-rejected')!;
     expect(run.result.path).toEqual(expect.arrayContaining(['Request Approval', 'Parse Rejection', 'Rejected by Human', 'Record Outcome']));
-    expect(run.outcome).toEqual(expect.objectContaining({ outcome: 'REJECTED', approver: 'link:primary (J. Adjuster)', comment: 'Damage predates the policy.' }));
+    expect(run.outcome).toEqual(expect.objectContaining({ outcome: 'REJECTED', approver: 'link:primary', approverName: 'J. Adjuster', comment: 'Damage predates the policy.' }));
     expect(run.aws.taskResponses).toEqual([expect.objectContaining({ kind: 'failure', error: 'ApprovalRejected' })]);
   });
 
@@ -152,7 +153,7 @@ describe('insurance-claims scenarios', () => {
     ]);
     expect(run.outcome).toEqual(expect.objectContaining({ outcome: 'REJECTED_TIMEOUT', approver: 'timeout' }));
     const escalated = runs.get('escalated-then-approved')!;
-    expect(escalated.outcome).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:escalation (J. Adjuster)' }));
+    expect(escalated.outcome).toEqual(expect.objectContaining({ outcome: 'APPROVED', approver: 'link:escalation', approverName: 'J. Adjuster' }));
   });
 
   test('low confidence sends a cheap claim to a person; a lapsed policy rejects without one', () => {

@@ -165,16 +165,16 @@ export function cleanName(value: unknown): string | undefined {
  * Who decided: `iam:<arn>` (IAM-authorized API), `cognito:<email or sub>` (Cognito authorizer), else
  * `link:<stage>` (whoever held the signed link); plus ` (<name>)` when the form carried a name.
  */
-export function approverOf(event: APIGatewayProxyEvent, stage: ApprovalStage, name: string): string {
+/** The authenticated approver: the IAM caller, the Cognito user, or the link's stage. */
+export function approverOf(event: APIGatewayProxyEvent, stage: ApprovalStage): string {
   const userArn = event.requestContext?.identity?.userArn;
   const claims = (event.requestContext?.authorizer as { claims?: Record<string, unknown> } | null | undefined)?.claims;
   const cognito = [claims?.email, claims?.sub].find((v) => typeof v === 'string' && v.trim() !== '') as string | undefined;
-  const base = typeof userArn === 'string' && userArn.trim() !== ''
+  return typeof userArn === 'string' && userArn.trim() !== ''
     ? `iam:${userArn.trim()}`
     : cognito
       ? `cognito:${cognito.trim()}`
       : `link:${stage}`;
-  return name ? `${base} (${name})` : base;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ export async function handle(
     if (comment === undefined || name === undefined) return refuse('malformed', 'comment and name must be strings');
 
     if (link.action === 'heartbeat') return await heartbeat(item, logContext, { config, deps, answer });
-    return await decide(item, link.action, approverOf(event, item.stage, name), comment, nowDate, logContext, { config, deps, answer });
+    return await decide(item, link.action, approverOf(event, item.stage), name, comment, nowDate, logContext, { config, deps, answer });
   } catch (err) {
     deps.log.error('approval request could not be handled; nothing was decided', { ...context, error: errorForLog(err) });
     return answer('try-again');
@@ -303,7 +303,7 @@ async function heartbeat(item: StoredItem, logContext: Record<string, unknown>, 
 }
 
 async function decide(
-  item: StoredItem, action: Exclude<LinkAction, 'heartbeat'>, approver: string, comment: string, nowDate: Date,
+  item: StoredItem, action: Exclude<LinkAction, 'heartbeat'>, approver: string, approverName: string, comment: string, nowDate: Date,
   logContext: Record<string, unknown>, { config, deps, answer }: Ctx,
 ): Promise<HttpResponse> {
   const now = Math.floor(nowDate.getTime() / 1000);
@@ -327,6 +327,7 @@ async function decide(
     outcome: action === 'approve' ? 'APPROVED' : 'REJECTED',
     approvalId: item.approvalId,
     approver,
+    approverName,
     comment,
     decidedAt: nowDate.toISOString(),
   };
@@ -371,7 +372,8 @@ async function decide(
     ['mark DECIDED', () => deps.ddb.send(new UpdateCommand({
       TableName: config.approvalsTable,
       Key,
-      UpdateExpression: 'SET #status = :decided, outcome = :outcome, approver = :approver, #comment = :comment, decidedAt = :decidedAt REMOVE decidingAt',
+      UpdateExpression: 'SET #status = :decided, outcome = :outcome, approver = :approver, approverName = :approverName, #comment = :comment, '
+        + 'decidedAt = :decidedAt REMOVE decidingAt',
       ...fromDeciding,
       ExpressionAttributeNames: { '#status': 'status', '#comment': 'comment' },
       ExpressionAttributeValues: {
@@ -379,6 +381,7 @@ async function decide(
         ':deciding': 'DECIDING',
         ':outcome': decision.outcome,
         ':approver': approver,
+        ':approverName': approverName,
         ':comment': comment,
         ':decidedAt': decision.decidedAt,
       },
@@ -391,6 +394,7 @@ async function decide(
         approvalId: item.approvalId,
         outcome: decision.outcome,
         approver,
+        approverName,
         comment,
         decidedAt: decision.decidedAt,
         stage: item.stage,
@@ -429,7 +433,7 @@ async function decide(
   deps.log.info('approval decided', { ...logContext, outcome: decision.outcome, approver });
   return answer('decided', {
     message: decision.outcome === 'APPROVED' ? 'Approved: the workflow continues.' : 'Rejected: the workflow records the rejection.',
-    details: { outcome: decision.outcome, approver, decidedAt: decision.decidedAt, ...(comment ? { comment } : {}) },
+    details: { outcome: decision.outcome, approver, ...(approverName ? { name: approverName } : {}), decidedAt: decision.decidedAt, ...(comment ? { comment } : {}) },
   });
 }
 

@@ -202,8 +202,10 @@ export interface ApprovalItem {
 export interface ApprovalDecision {
   readonly outcome: 'APPROVED' | 'REJECTED';
   readonly approvalId: string;
-  /** `iam:<arn>`, `cognito:<email or sub>` or `link:<stage>` (+ ` (<name given>)` when the form carried one). */
+  /** The authenticated approver: `iam:<arn>`, `cognito:<email or sub>` or `link:<stage>`. */
   readonly approver: string;
+  /** The name typed into the confirm form ('' when none): self-declared, kept apart from the identity. */
+  readonly approverName: string;
   readonly comment: string;
   /** ISO-8601. */
   readonly decidedAt: string;

@@ -433,7 +433,9 @@ async function decide(
   deps.log.info('approval decided', { ...logContext, outcome: decision.outcome, approver });
   return answer('decided', {
     message: decision.outcome === 'APPROVED' ? 'Approved: the workflow continues.' : 'Rejected: the workflow records the rejection.',
-    details: { outcome: decision.outcome, approver, ...(approverName ? { name: approverName } : {}), decidedAt: decision.decidedAt, ...(comment ? { comment } : {}) },
+    details: {
+      outcome: decision.outcome, approver, ...(approverName ? { name: approverName } : {}), decidedAt: decision.decidedAt, ...(comment ? { comment } : {}),
+    },
   });
 }
 

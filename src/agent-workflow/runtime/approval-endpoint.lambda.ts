@@ -434,7 +434,11 @@ async function decide(
   return answer('decided', {
     message: decision.outcome === 'APPROVED' ? 'Approved: the workflow continues.' : 'Rejected: the workflow records the rejection.',
     details: {
-      outcome: decision.outcome, approver, ...(approverName ? { name: approverName } : {}), decidedAt: decision.decidedAt, ...(comment ? { comment } : {}),
+      outcome: decision.outcome,
+      approver,
+      ...(approverName ? { name: approverName } : {}),
+      decidedAt: decision.decidedAt,
+      ...(comment ? { comment } : {}),
     },
   });
 }

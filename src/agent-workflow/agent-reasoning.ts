@@ -55,7 +55,8 @@ export interface BedrockConverseOptions {
   readonly structuredOutput?: StructuredOutput;
   /**
    * With `StructuredOutput.TOOL_USE`: ask the model to enforce the schema strictly (`toolSpec.strict`).
-   * Only for models that support strict tool use (a model that does not rejects the request).
+   * Only for models that support strict tool use (a model that does not rejects the request); on the
+   * SDK integration path Step Functions must also know the field.
    * @default false
    */
   readonly strictToolUse?: boolean;

@@ -145,6 +145,13 @@ class GetItemTool extends AgentTool {
   constructor(name: string, private readonly table: dynamodb.ITable, private readonly options: DynamoDbGetItemToolOptions) {
     super(name);
     if (Object.keys(options.attributes).length === 0) throw new Error(`AgentTool ${name}: attributes must name at least one attribute`);
+    const types = new Map<string, string>();
+    for (const p of Object.values(options.attributes)) {
+      if (types.has(p.attribute) && types.get(p.attribute) !== p._type) {
+        throw new Error(`AgentTool ${name}: attribute '${p.attribute}' is projected as both ${types.get(p.attribute)} and ${p._type}`);
+      }
+      types.set(p.attribute, p._type);
+    }
   }
   public _bind(scope: Construct, id: string): BoundTool {
     // A missing item or attribute must not fail the execution (a JSONPath that matches nothing raises

@@ -145,7 +145,9 @@ export function fieldProblems(check: FieldCheck): { missing: sfn.Condition; mist
   const path = check.field.jsonPath;
   const typed = check.type === 'number' ? sfn.Condition.isNumeric(path)
     : check.type === 'string' ? sfn.Condition.isString(path) : sfn.Condition.isBoolean(path);
-  return { missing: sfn.Condition.isNotPresent(path), mistyped: sfn.Condition.not(typed) };
+  // Not(IsPresent) rather than IsPresent:false: the same on Step Functions, and the local interpreter
+  // (aws-local-stepfunctions 3.0) never matches IsPresent:false
+  return { missing: sfn.Condition.not(sfn.Condition.isPresent(path)), mistyped: sfn.Condition.not(typed) };
 }
 
 /** What happens when nobody decides in time. */

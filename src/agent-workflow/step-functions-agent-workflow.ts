@@ -101,8 +101,9 @@ export interface StepFunctionsAgentWorkflowProps {
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Bucket for answer artifacts.
-   * @default - a new encrypted, versioned bucket whose artifacts expire after `artifactRetention`
+   * Bucket for answer artifacts (under `artifacts/`) and copies of validated inputs (under `inputs/`;
+   * give your bucket a lifecycle rule for them).
+   * @default - a new encrypted, versioned bucket: artifacts expire after `artifactRetention`, input copies with the checkpoint TTL
    */
   readonly artifactBucket?: s3.IBucket;
   /**
@@ -577,6 +578,14 @@ export class StepFunctionsAgentWorkflow extends Construct {
 
   private checkFields(conditions: DecisionCondition[], schema: { [k: string]: any }, toolNames: Set<string>): void {
     const props = (schema.properties ?? {}) as Record<string, any>;
+    const comparedAs = new Map<string, string>();
+    for (const check of conditions.flatMap((c) => c._checks)) {
+      const before = comparedAs.get(check.field.jsonPath);
+      if (before && before !== check.type) {
+        throwPropError(this, 'approval', `field '${check.field.label}' is compared as both ${before} and ${check.type}: every input would go to a person`);
+      }
+      comparedAs.set(check.field.jsonPath, check.type);
+    }
     for (const c of conditions) {
       for (const f of c._fields as AgentField[]) {
         if (f._kind === 'output') {
@@ -835,7 +844,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       ack(fn, 'Resource::*', 'X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions; every data action is scoped to its table, bucket prefix, topic, secret or state machine.');
     }
     const snapshots = `Resource::${nagArn(this, this.artifactBucket.arnForObjects(`${SNAPSHOT_PREFIX}*`))}`;
-    const snapshotsReason = 'Copies of validated inputs, one per input under inputs/ (keys are content hashes): the validator writes them, the model caller reads them.';
+    const snapshotsReason = 'Copies of validated inputs under inputs/ (one per object version, keyed by a hash of bucket, key and version): the validator writes them, the model caller reads them.';
     for (const fn of [this.functions.validator, this.functions.reasoner]) {
       if (fn instanceof lambda.Function) {
         ack(fn, objects, objectsReason);
@@ -1282,7 +1291,21 @@ export class StepFunctionsAgentWorkflow extends Construct {
       resultPath: '$.validatorAnswer',
     });
     const place = new sfn.Pass(this, 'Use Validation', { inputPath: '$.validatorAnswer.merged', resultPath: '$.validation' });
-    return started.next(validate).next(merge).next(place).next(validChoice);
+    const required = o.rules.requiredMetadata ?? [];
+    if (required.length === 0) return started.next(validate).next(merge).next(place).next(validChoice);
+    // Metadata the definition reads by path must be there whatever the custom validator said (one rule
+    // per name and problem, in order: a missing path never reaches a type test).
+    const missing = new sfn.Pass(this, 'Missing Metadata', {
+      result: sfn.Result.fromString(`missing or non-string object metadata (required: ${required.join(', ')})`),
+      resultPath: '$.validation.reason',
+    }).next(rejectedInvalid);
+    const metadataCheck = new sfn.Choice(this, 'Required Metadata?');
+    for (const name of required) {
+      metadataCheck.when(sfn.Condition.not(sfn.Condition.isPresent(`$.validation.metadata.${name}`)), missing);
+      metadataCheck.when(sfn.Condition.not(sfn.Condition.isString(`$.validation.metadata.${name}`)), missing);
+    }
+    metadataCheck.otherwise(validChoice);
+    return started.next(validate).next(merge).next(place).next(metadataCheck);
   }
 
   private buildApproval(

@@ -232,6 +232,11 @@ describe('POST decides once', () => {
     const stale = await handle(postForm(link('approve')), config, makeDeps());
     expect(stale.statusCode).toBe(200);
     expect(sfnMock).toHaveReceivedCommandTimes(SendTaskSuccessCommand, 1);
+    // the crashed request may have decided already: the answer says so rather than "nothing was decided"
+    sfnMock.on(SendTaskSuccessCommand).rejects(awsError('TaskTimedOut'));
+    const after = await handle(postForm(link('approve')), config, makeDeps());
+    expect(after.statusCode).toBe(410);
+    expect(after.body).toContain('may already have decided it');
   });
 
   test('a concurrent decision (conditional update fails): 409, no Step Functions call, nothing else written', async () => {

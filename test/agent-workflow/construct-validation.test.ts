@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { CLAIM_SCHEMA, CLAUDE, IMAGES, minimalProps, newStack, NOVA_PRO_PROFILE, policyTool, reasoning } from './workflow-fixtures';
 import {
-  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, DecisionCondition, HumanApproval, HumanApprovalOptions, InputValidation,
+  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, DecisionCondition, DynamoProjection, HumanApproval, HumanApprovalOptions, InputValidation,
   ReasoningInvocation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
 } from '../../src';
 
@@ -103,6 +103,22 @@ describe('StepFunctionsAgentWorkflow: synth-time validation errors name the prop
 
   test('artifactRetention of zero days', () => {
     expect(() => build(() => ({ artifactRetention: Duration.hours(1) }))).toThrow(/invalid prop 'artifactRetention'/);
+  });
+
+  test('a DynamoDB attribute projected as two types', () => {
+    expect(() => AgentTool.dynamoDbGetItem('policy', dynamodb.Table.fromTableName(newStack(), 'T', 't'), {
+      key: { id: tasks.DynamoAttributeValue.fromString('x') },
+      attributes: { limit: DynamoProjection.number('limit'), limitText: DynamoProjection.string('limit') },
+    })).toThrow(/attribute 'limit' is projected as both N and S/);
+  });
+
+  test('one field compared as two types in the conditions', () => {
+    expect(() => build((stack) => ({
+      approval: ApprovalPolicy.when([
+        DecisionCondition.greaterThan(AgentField.output('damage_type'), 3),
+        DecisionCondition.stringEquals(AgentField.output('damage_type'), 'dent'),
+      ], HumanApproval.notify(new sns.Topic(stack, 'T'))),
+    }))).toThrow(/invalid prop 'approval': .*damage_type.* compared as both number and string/);
   });
 
   test('maxTokens 0', () => {

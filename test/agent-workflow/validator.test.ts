@@ -89,7 +89,11 @@ describe('validator: valid input', () => {
     expect(result.analysisBucket).toBe('artifacts');
     expect(result.analysisKey).toMatch(/^inputs\/[0-9a-f]{32}\/red_flower\.jpg$/);
     expect(s3Mock).toHaveReceivedCommandWith(CopyObjectCommand, {
-      Bucket: 'artifacts', Key: result.analysisKey, CopySource: 'acme-input/uploads/red%20flower.jpg?versionId=v-current', CopySourceIfMatch: '"etag-1"',
+      Bucket: 'artifacts',
+      Key: result.analysisKey,
+      CopySource: 'acme-input/uploads/red%20flower.jpg?versionId=v-current',
+      CopySourceIfMatch: '"etag-1"',
+      TaggingDirective: 'REPLACE',
     });
     // an overwrite between validation and copy fails the copy (retried by the state machine), never copies other bytes
     s3Mock.on(CopyObjectCommand).rejects(s3Error('PreconditionFailed', 412));

@@ -272,7 +272,7 @@ describe('state payload budget (5 MiB input, 100 KB answer)', () => {
 });
 
 describe('a custom validator', () => {
-  function customValidatorDefinition(): any {
+  function customValidatorDefinition(prompt = 'p', approval?: ApprovalPolicy): any {
     const app = new App();
     const stack = new Stack(app, 'S', { env: { account: '123456789012', region: 'us-east-1' } });
     const fn = new lambda.Function(stack, 'MyValidator', {
@@ -282,8 +282,9 @@ describe('a custom validator', () => {
       trigger: AgentTrigger.manual(new s3.Bucket(stack, 'In')),
       validation: InputValidation.lambda(fn),
       reasoning: AgentReasoning.bedrockConverse({
-        modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', systemPrompt: 's', prompt: 'p', outputSchema: CLAIM_SCHEMA, attachTriggerObject: false,
+        modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', systemPrompt: 's', prompt, outputSchema: CLAIM_SCHEMA, attachTriggerObject: false,
       }),
+      approval,
     });
     return definitionFromTemplate(Template.fromStack(stack));
   }
@@ -303,6 +304,50 @@ describe('a custom validator', () => {
     expect(run.path).toEqual(['Progress Started', 'Validate Input', 'Complete Validation', 'Use Validation', 'Input Valid?',
       'Record Rejected Input', 'Progress Rejected', 'Rejected Invalid Input']);
     expect(records).toEqual([expect.objectContaining({ outcome: { S: 'REJECTED_INVALID' }, reason: { S: 'not a claim form' }, objectKey: { S: '' } })]);
+  });
+
+  test('metadata the prompt reads is required even when the custom validator says valid', async () => {
+    const def = customValidatorDefinition('Policy {{metadata.policy_id}}');
+    const records: any[] = [];
+    const run = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
+      tasks: {
+        ...silent(['Progress Started', 'Progress Rejected']),
+        'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg', metadata: { other: 'x' } }),
+        'Record Rejected Input': (input: any) => records.push(input.Item),
+      },
+    });
+    expect({ status: run.status, error: run.error, cause: run.cause, path: run.path }).toEqual(expect.objectContaining({ status: 'SUCCEEDED' }));
+    expect(run.path).toContain('Missing Metadata');
+    expect(records).toEqual([expect.objectContaining({ reason: { S: 'missing or non-string object metadata (required: policy_id)' } })]);
+  });
+
+  test('a field a condition reads that is absent never decides by comparison: without a person, it rejects with the reason', async () => {
+    const def = customValidatorDefinition('p', ApprovalPolicy.never({ rejectWhen: [DecisionCondition.greaterThan(AgentField.path('$.reasoning.fields.extra'), 1)] }));
+    let outcome: any;
+    const run = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
+      tasks: {
+        ...silent(['Progress Started', 'Progress Validated', 'Progress Reasoned', 'Progress Tools Done', 'Progress Completed']),
+        'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
+        'Reason': () => ({
+          valid: true,
+          fields: { estimated_cost: 10 },
+          artifactKey: 'a',
+          summary: 's',
+          checkpointId: 'c',
+          modelId: 'm',
+          promptHash: 'sha256:0',
+          outputDigest: 'sha256:0',
+          usage: { inputTokens: 1, outputTokens: 1 },
+        }),
+        'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
+        'Record Outcome': (input: any) => {
+          outcome = input.Item;
+        },
+      },
+    });
+    expect(run.status).toBe('SUCCEEDED');
+    expect(run.path).toContain('Missing Field 1');
+    expect(outcome).toEqual(expect.objectContaining({ outcome: { S: 'AUTO_REJECTED' }, reason: { S: 'auto-rejected: $.reasoning.fields.extra is missing' } }));
   });
 
   test('a minimal valid answer proceeds with the defaults filled in (no memory scope, no metadata)', async () => {

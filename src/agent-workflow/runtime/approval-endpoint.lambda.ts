@@ -25,10 +25,10 @@ import { LinkAction, verifyLink } from './link-signing';
 import { signingKeyLoader } from './signing-key';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
-/** Step Functions errors meaning the task no longer waits for this token. */
 /** A DECIDING record older than this (twice the function timeout) belongs to a crashed request. */
 export const STALE_DECIDING_SECONDS = 60;
 
+/** Step Functions errors meaning the task no longer waits for this token. */
 export const TASK_CLOSED_ERRORS = ['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken'];
 /** Largest request body accepted (bytes after base64 decoding). */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -349,10 +349,14 @@ async function decide(
         ExpressionAttributeValues: { ':closed': 'CLOSED', ':deciding': 'DECIDING', ':now': now, ':reason': name },
       })).catch((e) => deps.log.error('could not mark the approval CLOSED', { ...logContext, error: errorForLog(e, item.taskToken) }));
       deps.log.info('approval refused: the workflow no longer waits', { ...logContext, reason: name });
+      // a record taken over from a crashed request may have been decided by that request
+      const takenOver = item.status === 'DECIDING';
       return answer('closed', {
-        message: name === 'TaskTimedOut'
-          ? 'The approval timed out: the workflow stopped waiting for it. Nothing was decided.'
-          : 'The workflow is no longer waiting for this approval. Nothing was decided.',
+        message: takenOver
+          ? 'The workflow is no longer waiting for this approval: an earlier attempt may already have decided it. See the audit trail.'
+          : name === 'TaskTimedOut'
+            ? 'The approval timed out: the workflow stopped waiting for it. Nothing was decided.'
+            : 'The workflow is no longer waiting for this approval. Nothing was decided.',
       });
     }
     await deps.ddb.send(new UpdateCommand({

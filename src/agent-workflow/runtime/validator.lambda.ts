@@ -262,6 +262,9 @@ async function snapshot(
     CopySource: source,
     CopySourceIfMatch: etag === '' ? undefined : etag,
     MetadataDirective: 'COPY',
+    // no tags on the copy: copying them needs s3:GetObject(Version)Tagging and s3:PutObjectTagging,
+    // and the uploader's tags are not the artifact's
+    TaggingDirective: 'REPLACE',
   }));
   return { analysisBucket: rules.snapshotBucket, analysisKey };
 }

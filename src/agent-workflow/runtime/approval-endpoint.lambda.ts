@@ -22,6 +22,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { confirmResponse, HttpResponse, MAX_COMMENT_LENGTH, MAX_NAME_LENGTH, prefersJson, resultResponse, ResultKind } from './approval-page';
 import { APPROVAL_REJECTED_ERROR, ApprovalDecision, ApprovalItem, ApprovalStage, METRIC, Scalar } from './contracts';
 import { LinkAction, verifyLink } from './link-signing';
+import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
@@ -477,11 +478,7 @@ function init(): { config: ApprovalEndpointConfig; deps: ApprovalEndpointDeps; m
       events,
       signingKey,
       now: () => new Date(),
-      log: {
-        info: (message, extra) => logger.info(message, extra ?? {}),
-        warn: (message, extra) => logger.warn(message, extra ?? {}),
-        error: (message, extra) => logger.error(message, extra ?? {}),
-      },
+      log: structuredLog(logger),
       metrics: { count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value) },
     },
   };

@@ -14,6 +14,7 @@ import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalItem, ApprovalRequestEvent, ApprovalStage, Scalar } from './contracts';
 import { approvalIdFor, buildLinks } from './link-signing';
+import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
 
 /** The approvals table item as written: the contract item plus what the confirm page shows. */
@@ -323,11 +324,7 @@ function init(): { config: ApprovalRequestConfig; deps: ApprovalRequestDeps; log
       events,
       signingKey,
       now: () => new Date(),
-      log: {
-        info: (message, extra) => logger.info(message, extra ?? {}),
-        warn: (message, extra) => logger.warn(message, extra ?? {}),
-        error: (message, extra) => logger.error(message, extra ?? {}),
-      },
+      log: structuredLog(logger),
     },
   };
   return runtime;

@@ -22,6 +22,7 @@ import {
   CONTEXT_KEYS, METRIC, RETRYABLE_MODEL_ERRORS, ReasonEvent, ReasonResult, ReasoningConfig, SCHEMA_VIOLATION_ERROR, ValidationResult,
 } from './contracts';
 import { checkSchema, validateValue } from './json-schema';
+import { structuredLog } from './log';
 
 /**
  * Largest image the reasoner sends as bytes: Converse accepts images of at most 3.75 MB each
@@ -421,11 +422,7 @@ function init(): { deps: ReasonerDeps; flush: () => void } {
       ddb: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
       metrics,
       now: () => new Date(),
-      log: {
-        info: (message, extra) => logger.info(message, extra ?? {}),
-        warn: (message, extra) => logger.warn(message, extra ?? {}),
-        error: (message, extra) => logger.error(message, extra ?? {}),
-      },
+      log: structuredLog(logger),
     },
   };
   return cached;

@@ -121,7 +121,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
-  gitignore: ['cdk.out/', 'docs/api/', '*.d.ts.map', '.examples-report.json'],
+  gitignore: ['cdk.out/', 'docs/api/', '*.d.ts.map', '.examples-report.json', '.jsii.tabl.json'],
   npmignoreEnabled: true,
   sampleCode: false,
   githubOptions: { mergify: false },
@@ -147,7 +147,7 @@ project.tsconfigDev.addInclude('projenrc/**/*.ts');
 project.tsconfigDev.addInclude('examples/**/*.ts');
 project.tsconfigDev.addInclude('scripts/**/*.ts');
 
-project.npmignore?.exclude('/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.out/', 'tsconfig.dev.json');
+project.npmignore?.exclude('/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.out/', 'tsconfig.dev.json', '/rosetta/');
 
 // Minify handler bundles (keeping names for readable stack traces): each stays under 100 KB.
 for (const task of project.tasks.all) {
@@ -190,6 +190,13 @@ project.addTask('examples', {
     { spawn: 'bundle' },
     { exec: 'ts-node --transpile-only --project tsconfig.dev.json scripts/run-examples.ts' },
   ],
+});
+
+// Every README and TSDoc example compiles against the built assembly (jsii-rosetta, strict), with
+// rosetta/default.ts-fixture declaring the few names the snippets take as given.
+project.addTask('rosetta', {
+  description: 'Compile the README and TSDoc examples with jsii-rosetta (fails on any diagnostic)',
+  steps: [{ exec: 'jsii-rosetta extract --compile --fail' }],
 });
 
 // Benchmarks print numbers; they are never timed tests.

@@ -42,6 +42,8 @@ export interface PersistentBucketProps extends s3.BucketProps {
  * It is an `s3.Bucket`, so it works wherever a bucket does.
  *
  * @example
+ * import { PersistentBucket } from 'cdk-production-patterns';
+ *
  * const artifacts = new PersistentBucket(this, 'Artifacts', {
  *   bucketName: 'acme-release-artifacts',
  * });

@@ -90,6 +90,8 @@ export interface IpRangeSourceConfig {
  * Where IP ranges come from.
  *
  * @example
+ * import { IpRangeSource } from 'cdk-production-patterns';
+ *
  * IpRangeSource.awsIpRanges({ services: ['EC2'], regions: ['us-east-1'] });
  * IpRangeSource.githubMeta({ services: ['hooks'] });
  */

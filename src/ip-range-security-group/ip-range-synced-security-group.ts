@@ -114,6 +114,9 @@ export interface IpRangeSyncedSecurityGroupProps {
  * AmazonIpSpaceChanged SNS topic (AWS sources), a schedule (all sources), and deployment.
  *
  * @example
+ * import * as ec2 from 'aws-cdk-lib/aws-ec2';
+ * import { IpRangeSource, IpRangeSyncedSecurityGroup, SyncTarget } from 'cdk-production-patterns';
+ *
  * const ingress = new IpRangeSyncedSecurityGroup(this, 'RunnerIngress', {
  *   vpc,
  *   sources: [IpRangeSource.awsIpRanges({ services: ['EC2'], regions: ['us-east-1'] })],

@@ -72,6 +72,8 @@ export interface SyncTargetConfig {
  * Where the synced ranges go.
  *
  * @example
+ * import { SyncTarget, WafScope } from 'cdk-production-patterns';
+ *
  * SyncTarget.securityGroups({ rulesPerGroup: 60, maxGroups: 4 });
  * SyncTarget.prefixList({ maxEntries: 30 });
  * SyncTarget.wafIpSet({ scope: WafScope.REGIONAL });

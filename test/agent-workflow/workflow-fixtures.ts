@@ -9,6 +9,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { CLAIM_SCHEMA as EXAMPLE_CLAIM_SCHEMA } from '../../examples/insurance-claims/app';
 import {
   AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition,
   DynamoProjection, HumanApproval, InputValidation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
@@ -21,20 +22,10 @@ export const NOVA_PRO_PROFILE = 'us.amazon.nova-pro-v1:0';
 export const NOVA_MICRO_PROFILE = 'us.amazon.nova-micro-v1:0';
 export const CLAUDE = 'anthropic.claude-3-5-sonnet-20240620-v1:0';
 
-/** The example's answer schema (scalar fields and one array). */
+/** The example's answer schema plus one object field (conditions may not read non-scalar fields). */
 export const CLAIM_SCHEMA = {
-  type: 'object',
-  properties: {
-    damage_type: { type: 'string', enum: ['scratch', 'dent', 'broken_glass', 'structural', 'total_loss', 'none', 'unclear'] },
-    estimated_cost: { type: 'number', minimum: 0, maximum: 1000000 },
-    severity_score: { type: 'integer', minimum: 1, maximum: 5 },
-    confidence_score: { type: 'number', minimum: 0, maximum: 1 },
-    summary: { type: 'string', maxLength: 2000 },
-    damaged_parts: { type: 'array', items: { type: 'string' }, maxItems: 50 },
-    details: { type: 'object', properties: { note: { type: 'string' } } },
-  },
-  required: ['damage_type', 'estimated_cost', 'severity_score', 'confidence_score'],
-  additionalProperties: false,
+  ...EXAMPLE_CLAIM_SCHEMA,
+  properties: { ...EXAMPLE_CLAIM_SCHEMA.properties, details: { type: 'object', properties: { note: { type: 'string' } } } },
 };
 
 export function newStack(): Stack {

@@ -289,6 +289,18 @@ describe('a custom validator', () => {
     return definitionFromTemplate(Template.fromStack(stack));
   }
   const silent = (names: string[]) => Object.fromEntries(names.map((n) => [n, () => ({})]));
+  /** A reasoner result (the contract's ReasonResult) with one scalar field. */
+  const REASONED = {
+    valid: true,
+    fields: { estimated_cost: 10 },
+    artifactKey: 'a',
+    summary: 's',
+    checkpointId: 'c',
+    modelId: 'm',
+    promptHash: 'sha256:0',
+    outputDigest: 'sha256:0',
+    usage: { inputTokens: 1, outputTokens: 1 },
+  };
 
   test('a partial answer ({ valid: false, reason }) is completed and recorded as REJECTED_INVALID, not a crash', async () => {
     const def = customValidatorDefinition();
@@ -328,17 +340,7 @@ describe('a custom validator', () => {
       tasks: {
         ...silent(['Progress Started', 'Progress Validated', 'Progress Reasoned', 'Progress Tools Done', 'Progress Completed']),
         'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
-        'Reason': () => ({
-          valid: true,
-          fields: { estimated_cost: 10 },
-          artifactKey: 'a',
-          summary: 's',
-          checkpointId: 'c',
-          modelId: 'm',
-          promptHash: 'sha256:0',
-          outputDigest: 'sha256:0',
-          usage: { inputTokens: 1, outputTokens: 1 },
-        }),
+        'Reason': () => REASONED,
         'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
         'Record Outcome': (input: any) => {
           outcome = input.Item;
@@ -359,17 +361,7 @@ describe('a custom validator', () => {
         'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
         'Reason': (input: any) => {
           reasonInput = input;
-          return {
-            valid: true,
-            fields: { estimated_cost: 10 },
-            artifactKey: 'a',
-            summary: 's',
-            checkpointId: 'c',
-            modelId: 'm',
-            promptHash: 'sha256:0',
-            outputDigest: 'sha256:0',
-            usage: { inputTokens: 1, outputTokens: 1 },
-          };
+          return REASONED;
         },
         'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
       },

@@ -108,6 +108,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-eventbridge',
     // cidr-tools 12+/13 need Node 22 and ip-bigint versions the registry lacks; 11.3 runs on Node 18+.
     'cidr-tools@11.3.2',
+    // Wire-level test layer (test/harness/aws): DynamoDB and S3 that speak the real protocols, in memory.
+    'dynalite@^4.0.0',
+    's3rver@^3.7.1',
   ],
 
   jestOptions: {

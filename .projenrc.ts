@@ -111,6 +111,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Wire-level test layer (test/harness/aws): DynamoDB and S3 that speak the real protocols, in memory.
     'dynalite@^4.0.0',
     's3rver@^3.7.1',
+    // A self-signed certificate for the wire server's HTTPS listener (CloudFormation response URLs, web documents).
+    'selfsigned@^5.5.0',
   ],
 
   jestOptions: {

@@ -1,96 +1,75 @@
 /**
- * Local simulation: synthesizes this app, reads each sync function's configuration from the template
- * (as the deployed function would get it), and runs the real sync handler against an in-memory EC2 /
- * WAF / DynamoDB (SDK clients mocked) with the real published documents in ../shared/data, one
- * published version after another. Prints the rules it writes and the calls it makes.
+ * Local simulation on the wire layer: synthesizes this app, "deploys" it offline (DynamoDB tables
+ * in dynalite, security groups, prefix lists and WAF IP sets in local EC2 / WAFv2 services that
+ * speak the AWS protocols), and runs each sync function as its bundled asset (the file CloudFormation
+ * deploys, with the environment the template gives it and the real AWS SDK clients) through the
+ * initial-sync custom resource, then one published document version after another: AWS
+ * ip-ranges.json by SNS notification, GitHub meta by schedule. Prints the rules it writes and the
+ * calls it makes.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { createApp } from './app';
-import { parseSyncConfig, SyncConfig } from '../../src/ip-range-security-group/runtime/config';
-import { SyncDeps } from '../../src/ip-range-security-group/runtime/engine';
-import { handle } from '../../src/ip-range-security-group/runtime/sync.lambda';
-import { fakeIntrinsic } from '../../test/harness/sfn-local';
+import { OfflineStack } from '../../test/harness/aws/offline-stack';
+import { modelOf, tempOutdir } from '../../test/harness/aws/synth';
+import { WireEnvironment } from '../../test/harness/aws/wire-environment';
 import { SHARED_DATA_DIR } from '../../test/harness/shared-data';
-import { FakeAws } from '../../test/ip-range-security-group/fake-aws';
 
 const AWS_VERSIONS = ['1784747826', '1784760425', '1784768825'];
 const META_VERSIONS = ['meta-2025-07-21T16-30-27Z.json', 'meta-2025-07-21T21-00-29Z.json'];
-
-function configsFromTemplate(): Record<string, SyncConfig> {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ci-runner-ingress-'));
-  const assembly = createApp({ outdir }).synth();
-  const template = assembly.stacks[0].template as { Resources: Record<string, any> };
-  const configs: Record<string, SyncConfig> = {};
-  for (const [logicalId, res] of Object.entries(template.Resources)) {
-    const vars = res.Type === 'AWS::Lambda::Function' ? res.Properties.Environment?.Variables : undefined;
-    if (!vars?.SYNC_ID) continue;
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(vars)) env[k] = fakeIntrinsic(v);
-    configs[logicalId] = parseSyncConfig(env);
-  }
-  fs.rmSync(outdir, { recursive: true, force: true });
-  return configs;
-}
-
-function short(id: string): string {
-  return id.replace(/^arn:aws:local:[^:]+:\d+:/, '').replace(/\/.*$/, '');
-}
-
-function depsFor(fake: FakeAws, served: Map<string, Buffer>): SyncDeps {
-  return {
-    ec2: fake.ec2,
-    waf: fake.waf,
-    ddb: fake.ddb,
-    fetchBytes: async (url) => {
-      const body = served.get(url);
-      if (!body) throw new Error(`no document served for ${url}`);
-      return body;
-    },
-    sleep: async () => undefined,
-    now: () => new Date(),
-    log: { info: () => undefined, warn: (m) => console.log(`    warn: ${m}`), error: (m, e) => console.log(`    error: ${m} ${JSON.stringify(e)}`) },
-    metrics: { count: () => undefined, milliseconds: () => undefined },
-  };
-}
+const MUTATING = new Set(['AuthorizeSecurityGroupIngress', 'RevokeSecurityGroupIngress', 'ModifyManagedPrefixList', 'UpdateIPSet']);
 
 async function main(): Promise<void> {
-  const configs = configsFromTemplate();
-  const served = new Map<string, Buffer>();
+  const model = modelOf(createApp({ outdir: tempOutdir('ci-runner-ingress') }));
   const awsMessages: Array<{ file: string; message: Record<string, string> }> = JSON.parse(fs.readFileSync(path.join(SHARED_DATA_DIR, 'aws-ip-ranges', 'sns-messages.json'), 'utf8'));
   let failures = 0;
 
-  for (const [logicalId, config] of Object.entries(configs)) {
-    const fake = new FakeAws();
-    const t = config.target;
-    if (t.kind === 'securityGroups') t.groupIds.forEach((g) => fake.addGroup(g));
-    if (t.kind === 'prefixList') t.lists.forEach((l) => fake.addPrefixList(l.id, l.maxEntries));
-    if (t.kind === 'wafIpSet') t.sets.forEach((s) => fake.addIpSet(s.id, s.name, t.scope));
-    const deps = depsFor(fake, served);
-    const source = config.sources[0];
-    console.log(`\n## ${logicalId}: ${source.kind} ${(source.services ?? []).join(',')} -> ${t.kind}`);
+  for (const cr of model.customResources().filter((c) => c.type === 'Custom::IpRangeSync')) {
+    const env = await WireEnvironment.start();
+    const stack = new OfflineStack(env, model);
+    try {
+      await stack.provision();
+      const fn = model.serviceTokenFunction(cr.logicalId);
+      const lambda = stack.lambda(fn);
+      const source = JSON.parse(fn.environment.SYNC_SOURCES)[0];
+      const target = JSON.parse(fn.environment.SYNC_TARGET);
+      const mutatingCalls = () => env.wire.calls.filter((c) => MUTATING.has(c.action) && !c.error).length;
+      console.log(`\n## ${fn.logicalId}: ${source.kind} ${(source.services ?? []).join(',')} -> ${target.kind}`);
 
-    const steps = source.kind === 'aws'
-      ? AWS_VERSIONS.map((v) => ({ label: `ip-ranges ${v}`, file: path.join(SHARED_DATA_DIR, 'aws-ip-ranges', `ip-ranges-${v}.json`), event: { Records: [{ Sns: { Message: JSON.stringify(awsMessages.find((m) => m.file === `ip-ranges-${v}.json`)!.message) } }] } }))
-      : META_VERSIONS.map((f) => ({ label: f, file: path.join(SHARED_DATA_DIR, 'github-meta', f), event: { 'source': 'aws.events', 'detail-type': 'Scheduled Event' } }));
-    for (const step of [...steps, { ...steps[steps.length - 1], label: `${steps[steps.length - 1].label} (again)` }]) {
-      served.set(source.url, fs.readFileSync(step.file));
-      const before = fake.mutatingCalls();
-      try {
-        const outcome = await handle(step.event, config, deps);
-        console.log(`  ${step.label}: ${outcome!.status}; desired ${outcome!.desired.ipv4} IPv4 + ${outcome!.desired.ipv6} IPv6; +${outcome!.added.length} -${outcome!.removed.length}; ${fake.mutatingCalls() - before} mutating call(s)`);
-        for (const a of outcome!.added.slice(0, 4)) console.log(`      + ${short(a.split(' ')[0])} ${a.split(' ').slice(1).join(' ')}`);
-        if (outcome!.added.length > 4) console.log(`      + ... ${outcome!.added.length - 4} more`);
-        for (const r of outcome!.removed.slice(0, 4)) console.log(`      - ${short(r.split(' ')[0])} ${r.split(' ').slice(1).join(' ')}`);
-      } catch (err) {
-        failures++;
-        console.log(`  ${step.label}: FAILED ${(err as Error).message}`);
+      const steps = source.kind === 'aws'
+        ? AWS_VERSIONS.map((v) => ({
+          label: `ip-ranges ${v} (SNS)`,
+          file: path.join(SHARED_DATA_DIR, 'aws-ip-ranges', `ip-ranges-${v}.json`),
+          event: { Records: [{ EventSource: 'aws:sns', Sns: { Type: 'Notification', Message: JSON.stringify(awsMessages.find((m) => m.file === `ip-ranges-${v}.json`)!.message) } }] } as unknown,
+        }))
+        : META_VERSIONS.map((f) => ({ label: `${f} (schedule)`, file: path.join(SHARED_DATA_DIR, 'github-meta', f), event: { 'source': 'aws.events', 'detail-type': 'Scheduled Event', 'detail': {} } as unknown }));
+
+      // The deployment: the initial-sync custom resource, with the first version published.
+      env.wire.serveDocument(source.url, { body: fs.readFileSync(steps[0].file) });
+      const created = await stack.request(cr.logicalId, 'Create');
+      console.log(`  Create (custom resource): ${created.response?.Status ?? 'no answer'} ${created.response?.Data ? JSON.stringify(created.response.Data) : created.response?.Reason ?? ''}; ${mutatingCalls()} mutating call(s)`);
+      if (created.response?.Status !== 'SUCCESS') failures++;
+
+      for (const step of [...steps.slice(1), { ...steps[steps.length - 1], label: `${steps[steps.length - 1].label} again` }]) {
+        env.wire.serveDocument(source.url, { body: fs.readFileSync(step.file) });
+        const before = mutatingCalls();
+        const out = await lambda.invoke(step.event);
+        if (out.error) {
+          failures++;
+          console.log(`  ${step.label}: FAILED ${out.error.errorType}: ${out.error.errorMessage}`);
+          continue;
+        }
+        const r = out.result;
+        console.log(`  ${step.label}: ${r.status}; +${r.added} -${r.removed}; ${mutatingCalls() - before} mutating call(s)`);
       }
+      if (target.kind === 'securityGroups') console.log(`  rules per group: ${target.groupIds.map((g: string) => env.ec2.cidrsOf(g).length).join(' ')}`);
+      if (target.kind === 'prefixList') console.log(`  entries: ${target.lists.map((l: any) => `${l.family}=${env.ec2.prefixList(l.id).cidrs.length}/${l.maxEntries}`).join(' ')}`);
+      if (target.kind === 'wafIpSet') console.log(`  addresses: ${target.sets.map((s: any) => `${s.family}=${env.wafv2.ipSet(s.id).addresses.length}`).join(' ')}`);
+      console.log(`  AWS calls on the wire: ${env.wire.calls.length} (${[...new Set(env.wire.calls.map((c) => `${c.service}:${c.action}`))].join(', ')})`);
+    } finally {
+      await stack.close();
+      await env.stop();
     }
-    if (t.kind === 'securityGroups') console.log(`  rules per group: ${t.groupIds.map((g) => `${short(g)}=${fake.cidrsIn(g).length}`).join(' ')}`);
-    if (t.kind === 'prefixList') console.log(`  entries: ${t.lists.map((l) => `${l.family}=${fake.prefixLists.get(l.id)!.entries.length}/${l.maxEntries}`).join(' ')}`);
-    if (t.kind === 'wafIpSet') console.log(`  addresses: ${t.sets.map((s) => `${s.family}=${fake.ipSets.get(s.id)!.addresses.length}`).join(' ')}`);
   }
   if (failures) throw new Error(`${failures} simulated sync(s) failed`);
 }

@@ -1,48 +1,54 @@
 /**
- * Local simulation: runs the real marker-object handler (the one bundled into the PersistentBucket
- * custom resource) through a Create, an Update and a Delete, against an in-memory S3 (the SDK client
- * is mocked), and prints what it wrote and what it answered CloudFormation.
+ * Local simulation on the wire layer: synthesizes this app, "deploys" it offline, and runs the
+ * PersistentBucket marker handler as its bundled asset (real AWS SDK S3 client, a local S3 that
+ * speaks the REST-XML protocol) through each marker's Create, an Update and the stack's Delete.
+ * Prints what it wrote and what it answered CloudFormation.
  */
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
-import { CfnEvent } from '../../src/core/runtime/cfn-response';
-import { handleMarkerEvent } from '../../src/guardrails/runtime/marker-object.lambda';
+import { createApp } from './app';
+import { OfflineStack } from '../../test/harness/aws/offline-stack';
+import { modelOf, tempOutdir } from '../../test/harness/aws/synth';
+import { WireEnvironment } from '../../test/harness/aws/wire-environment';
 
 async function main(): Promise<void> {
-  const objects = new Map<string, string>();
-  const s3 = mockClient(S3Client);
-  s3.on(PutObjectCommand).callsFake((input) => {
-    objects.set(`s3://${input.Bucket}/${input.Key}`, String(input.Body));
-    return {};
-  });
-  const responses: Array<{ Status: string; PhysicalResourceId: string; Reason: string }> = [];
-  const put = async (_url: string, body: string) => {
-    responses.push(JSON.parse(body));
-    return { status: 200 };
-  };
-  const base = {
-    ResponseURL: 'https://local.invalid/response',
-    StackId: 'arn:aws:cloudformation:us-east-1:123456789012:stack/PersistentArtifacts/local',
-    LogicalResourceId: 'ArtifactsMarkerObject',
-    ResourceProperties: {
-      BucketName: 'cdkpp-release-artifacts-123456789012-us-east-1',
-      Key: 'DO_NOT_DELETE_S3_BUCKET_PERSISTENT',
-      StackName: 'PersistentArtifacts',
-      ConstructPath: 'PersistentArtifacts/Artifacts',
-    },
-  };
-  const steps: CfnEvent['RequestType'][] = ['Create', 'Update', 'Delete'];
-  for (const [i, type] of steps.entries()) {
-    const event: CfnEvent = { ...base, RequestType: type, RequestId: `req-${i}`, PhysicalResourceId: i === 0 ? undefined : responses[0]?.PhysicalResourceId };
-    await handleMarkerEvent(event, { s3: new S3Client({ region: 'us-east-1' }), put });
-    const r = responses[responses.length - 1];
-    console.log(`${type.padEnd(6)} -> ${r.Status} ${r.PhysicalResourceId} (S3 writes so far: ${s3.commandCalls(PutObjectCommand).length})`);
+  const model = modelOf(createApp({ outdir: tempOutdir('persistent-artifacts') }));
+  const env = await WireEnvironment.start();
+  const stack = new OfflineStack(env, model);
+  let failed = 0;
+  try {
+    await stack.provision();
+    const markers = model.customResources().filter((c) => c.type === 'Custom::PersistentBucketMarker');
+    for (const cr of markers) {
+      const created = await stack.request(cr.logicalId, 'Create');
+      const props = stack.currentProperties(cr.logicalId)!;
+      const updated = await stack.request(cr.logicalId, 'Update', { ...props, ConstructPath: `${props.ConstructPath}/Moved` });
+      for (const step of [created, updated]) {
+        console.log(`${cr.logicalId} ${step.requestType.padEnd(6)} -> ${step.response?.Status ?? 'no answer'} ${step.response?.PhysicalResourceId ?? ''}`);
+        if (step.response?.Status !== 'SUCCESS') failed++;
+      }
+    }
+    env.cloudFormation.setStack(model.stackId, model.stackName, 'DELETE_IN_PROGRESS');
+    for (const cr of markers) {
+      const deleted = await stack.request(cr.logicalId, 'Delete');
+      console.log(`${cr.logicalId} Delete -> ${deleted.response?.Status ?? 'no answer'} (the bucket and its marker are retained)`);
+      if (deleted.response?.Status !== 'SUCCESS') failed++;
+    }
+    for (const cr of markers) {
+      const props = model.resolve(cr.properties);
+      const marker = env.s3.getObject(props.BucketName, props.Key);
+      if (!marker) {
+        failed++;
+        console.log(`no marker object in ${props.BucketName}`);
+        continue;
+      }
+      console.log(`\nMarker object s3://${props.BucketName}/${props.Key} (${marker.contentType}):`);
+      console.log(Buffer.from(marker.body).toString('utf8').split('\n').map((l) => `  | ${l}`).join('\n'));
+    }
+    console.log(`\nS3 calls on the wire: ${env.wire.callsOf('s3').map((c) => c.action).join(', ')}`);
+  } finally {
+    await stack.close();
+    await env.stop();
   }
-  const [key, body] = [...objects.entries()][0];
-  console.log(`\nMarker object ${key}:\n${body.split('\n').map((l) => `  | ${l}`).join('\n')}`);
-  if (responses.some((r) => r.Status !== 'SUCCESS') || objects.size !== 1) {
-    throw new Error('simulation failed: expected three SUCCESS answers and exactly one marker object');
-  }
+  if (failed) throw new Error(`simulation failed: ${failed} answer(s) were not SUCCESS or a marker is missing`);
 }
 
 main().catch((err) => {

@@ -13,7 +13,6 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
@@ -24,6 +23,7 @@ import { APPROVAL_REJECTED_ERROR, ApprovalDecision, ApprovalItem, ApprovalStage,
 import { LinkAction, verifyLink } from './link-signing';
 import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
+import { documentClient } from '../../core/runtime/document-client';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 /** A DECIDING record older than this (twice the function timeout) belongs to a crashed request. */
@@ -451,7 +451,7 @@ async function decide(
 // ---------------------------------------------------------------------------------------------
 // Lambda wiring
 
-const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const ddb = documentClient();
 // One attempt: a retried SendTaskSuccess that had in fact succeeded would answer TaskTimedOut and be
 // reported as "nothing decided"; throttling answers 503 "try again" instead.
 const sfn = new SFNClient({ maxAttempts: 1 });

@@ -8,9 +8,9 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { METRIC } from './contracts';
+import { documentClient } from '../../core/runtime/document-client';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 export const BY_STATUS_INDEX = 'byStatus';
@@ -85,7 +85,7 @@ export async function handle(config: ApprovalMonitorConfig, deps: ApprovalMonito
   return { pending, oldestAgeSeconds };
 }
 
-const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+const ddb = documentClient();
 
 let runtime: { config: ApprovalMonitorConfig; deps: ApprovalMonitorDeps; metrics: Metrics; logger: Logger } | undefined;
 

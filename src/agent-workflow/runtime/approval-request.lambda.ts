@@ -7,7 +7,6 @@
  * item (never resetting it) and does not mail again once the notification went out.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
@@ -16,6 +15,7 @@ import type { ApprovalItem, ApprovalRequestEvent, ApprovalStage, Scalar } from '
 import { approvalIdFor, buildLinks } from './link-signing';
 import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
+import { documentClient } from '../../core/runtime/document-client';
 
 /** The approvals table item as written: the contract item plus what the confirm page shows. */
 export interface StoredApprovalItem extends ApprovalItem {
@@ -303,7 +303,7 @@ export async function handle(event: unknown, config: ApprovalRequestConfig, deps
   return { approvalId, expiresAt: item.expiresAt };
 }
 
-const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
+const ddb = documentClient();
 const sns = new SNSClient({});
 const events = new EventBridgeClient({});
 const secrets = new SecretsManagerClient({});

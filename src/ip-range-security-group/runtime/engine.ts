@@ -74,6 +74,11 @@ export interface SyncOutcome {
   readonly plans: Array<{ target: string; counts: PlanCounts; transientNarrowing?: boolean }>;
   /** Why the sync was refused (status REFUSED): nothing was changed. */
   readonly refusal?: PlanRefusal;
+  /**
+   * What the plan would have added and removed (status REFUSED and DRY_RUN): nothing of it was
+   * applied, so `added` and `removed` are empty for a refusal.
+   */
+  readonly planned?: { readonly added: number; readonly removed: number };
 }
 
 /** What the state table remembers between syncs. */
@@ -88,8 +93,8 @@ const THROTTLING = new Set([
   'RequestLimitExceeded', 'Throttling', 'ThrottlingException', 'TooManyRequestsException', 'WAFInternalErrorException',
   'ProvisionedThroughputExceededException',
 ]);
-/** Mutating calls made so far (kept when a sync fails part-way). */
-interface CallCounter { calls: number }
+/** Mutating calls made so far (kept when a sync fails part-way), and the group of the last one. */
+interface CallCounter { calls: number; groupId?: string }
 
 /** Audit lists are cut to keep an item far below DynamoDB's 400 KB. */
 const MAX_AUDIT_LIST = 2000;
@@ -110,6 +115,37 @@ export async function withRetry<T>(deps: Pick<SyncDeps, 'sleep'>, _operation: st
 
 function errorName(err: unknown): string {
   return (err as { name?: string })?.name ?? '';
+}
+
+function describeError(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/**
+ * EC2's quota error names no group and no numbers ("The maximum number of rules per security group
+ * has been reached."): when the account's quota is below the configured rulesPerGroup, say which
+ * group, how many rules it holds, what was configured and what to do. Other errors pass unchanged.
+ */
+export async function explainApplyError(err: unknown, config: SyncConfig, groupId: string | undefined, deps: SyncDeps): Promise<unknown> {
+  if (errorName(err) !== 'RulesPerSecurityGroupLimitExceeded' || config.target.kind !== 'securityGroups' || !groupId) return err;
+  let holds = '';
+  try {
+    const rules = (await describeRules([groupId], deps)).filter((r) => !r.IsEgress);
+    const v4 = rules.filter((r) => r.CidrIpv4 || !r.CidrIpv6).length;
+    const v6 = rules.filter((r) => r.CidrIpv6 || !r.CidrIpv4).length;
+    holds = ` (it holds ${v4} inbound IPv4 and ${v6} inbound IPv6 rules)`;
+  } catch (countError) {
+    deps.log.warn('could not count the rules of the full group', { groupId, error: String(countError) });
+  }
+  const rulesPerGroup = config.target.rulesPerGroup;
+  const explained = new Error(
+    `security group ${groupId}${holds} reached the account's quota of inbound rules per security group before the configured ` +
+    `rulesPerGroup (${rulesPerGroup}); EC2 said "${(err as Error).message}". The quota (Service Quotas L-0EA8095F, counted per address ` +
+    'family) is lower than rulesPerGroup: read it with `aws service-quotas get-service-quota --service-code vpc --quota-code L-0EA8095F` ' +
+    'and set rulesPerGroup to it (more groups are then used), or raise the quota.',
+  );
+  explained.name = 'RulesPerSecurityGroupLimitExceeded';
+  return explained;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -265,6 +301,7 @@ async function planSg(config: SyncConfig, target: SecurityGroupTargetConfig, cov
 async function applySg(config: SyncConfig, plan: SecurityGroupPlan, deps: SyncDeps, counter: CallCounter): Promise<void> {
   const description = ruleDescription(config.syncId, 'ip-range-sync');
   for (const call of plan.calls) {
+    counter.groupId = call.groupId;
     if (call.action === 'authorize') {
       try {
         counter.calls++;
@@ -514,19 +551,29 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
     plans: plans.map((p) => ({ target: p.target, ...p.counts, refusal: p.refusal?.code })),
   };
 
-  const refusal = plans.find((p) => p.refusal)?.refusal;
+  const refusals = plans.filter((p) => p.refusal).map((p) => p.refusal!);
+  // Every part that does not fit is named (an IPv4 and an IPv6 list can both be too small).
+  const refusal: PlanRefusal | undefined = refusals.length === 0 ? undefined : {
+    code: refusals[0].code,
+    message: [...new Set(refusals.map((r) => r.message))].join('; and '),
+  };
   if (refusal) {
-    deps.log.error('sync refused; nothing changed', { refusal, plans: base.plans });
+    // A refused plan places no rule: what it would have done is in its counts.
+    const planned = { added: plans.reduce((n, p) => n + p.counts.add, 0), removed: plans.reduce((n, p) => n + p.counts.remove, 0) };
+    deps.log.error('sync refused; nothing changed', { refusal, applied: { added: 0, removed: 0 }, planned, plans: base.plans });
     deps.metrics.count(refusal.code === 'CAPACITY' ? 'CapacityExceeded' : refusal.code === 'TOO_MANY_REMOVALS' ? 'GuardRefusal' : 'EmptyDesiredRefusal', 1);
-    await record(config, deps, { ...base, status: 'REFUSED', reason: refusal.message, added: [], removed: [] });
+    await record(config, deps, {
+      ...base, status: 'REFUSED', reason: refusal.message, added: [], removed: [], plannedAdded: planned.added, plannedRemoved: planned.removed,
+    });
     // A refusal is deterministic: retrying the same document would refuse again, so it is not thrown.
-    // Its own metric and alarm report it.
+    // Its own metric and alarm report it. Nothing was applied: the planned counts are kept apart.
     return {
       status: 'REFUSED',
       refusal,
       desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length },
-      added,
-      removed,
+      added: [],
+      removed: [],
+      planned,
       mutatingCalls: 0,
       awsSyncToken: fetched.awsSyncToken,
       md5: fetched.md5,
@@ -539,7 +586,17 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
     deps.log.info('dry run: the plan is logged, nothing is changed', { plans: base.plans, added, removed });
     await record(config, deps, { ...base, status: 'DRY_RUN', added, removed, mutatingCalls: 0 });
     deps.metrics.count('SuccessfulSync', 1);
-    return { status: 'DRY_RUN', desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length }, added, removed, mutatingCalls: 0, awsSyncToken: fetched.awsSyncToken, md5: fetched.md5, plans };
+    return {
+      status: 'DRY_RUN',
+      desired: { ipv4: cover.ipv4.length, ipv6: cover.ipv6.length },
+      added,
+      removed,
+      planned: { added: added.length, removed: removed.length },
+      mutatingCalls: 0,
+      awsSyncToken: fetched.awsSyncToken,
+      md5: fetched.md5,
+      plans,
+    };
   }
 
   const counter: CallCounter = { calls: 0 };
@@ -547,11 +604,20 @@ export async function runSync(config: SyncConfig, request: SyncRequest, deps: Sy
     if (sgPlan) await applySg(config, sgPlan, deps, counter);
     for (const p of plPlans) await applyPl(config, p.id, p.version, p.plan, deps, counter);
     for (const p of wafPlans) await applyWaf(target as WafIpSetTargetConfig, p.set, p.plan, p.lockToken, p.description, deps, counter);
-  } catch (err) {
+  } catch (caught) {
+    const err = await explainApplyError(caught, config, counter.groupId, deps);
     // Adds run before removes, so a sync cut short leaves ingress at least as wide as either version.
-    await record(config, deps, {
-      ...base, status: 'FAILED', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), added, removed, mutatingCallsBeforeFailure: counter.calls,
-    });
+    // The audit write must never replace the cause: when it fails too, both are logged and the
+    // cause is what the caller sees.
+    try {
+      await record(config, deps, {
+        ...base, status: 'FAILED', error: err instanceof Error ? `${err.name}: ${err.message}` : String(err), added, removed, mutatingCallsBeforeFailure: counter.calls,
+      });
+    } catch (recordError) {
+      deps.log.error('sync failed and its audit record could not be written', {
+        error: describeError(err), recordError: describeError(recordError), mutatingCallsBeforeFailure: counter.calls,
+      });
+    }
     throw err;
   }
   const calls = counter.calls;

@@ -5,23 +5,45 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { parseSyncConfig, SyncConfig } from './config';
 import { parseSnsNotification } from './documents';
 import { revokeOwnedRules, runSync, SyncDeps, SyncOutcome, SyncRequest } from './engine';
 import { buildCfnResponse, CfnEvent, fetchPut, HttpPut, sendCfnResponse } from '../../core/runtime/cfn-response';
+import { documentClient } from '../../core/runtime/document-client';
 
 export const METRICS_NAMESPACE = 'CdkProductionPatterns/IpRangeSync';
 
 const logger = new Logger({ serviceName: 'ip-range-sync' });
 
-/** Fetch with a timeout; a non-2xx answer is an error naming the URL and status. */
+/** The innermost cause of a fetch failure (`ECONNREFUSED`, `SELF_SIGNED_CERT_IN_CHAIN`...), in words. */
+export function fetchFailureCause(err: unknown): string {
+  const parts: string[] = [];
+  let e: any = err;
+  for (let depth = 0; e && depth < 5; depth++, e = e.cause) {
+    const text = [e.code, e.name === 'TimeoutError' ? 'timed out' : undefined, e.message].filter(Boolean).join(' ');
+    if (text && !parts.includes(text)) parts.push(text);
+  }
+  return parts.join(' <- ') || String(err);
+}
+
+/**
+ * Fetch with a timeout. Every failure names the URL and its cause: a host that cannot be reached, a
+ * TLS certificate that is not trusted, a timeout, or a non-2xx answer with the start of its body
+ * (GitHub's 403 says "API rate limit exceeded" there).
+ */
 export async function fetchBytes(url: string): Promise<Uint8Array> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(20_000), headers: { 'user-agent': 'cdk-production-patterns-ip-range-sync' } });
-  if (!res.ok) throw new Error(`GET ${url} answered HTTP ${res.status}`);
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(20_000), headers: { 'user-agent': 'cdk-production-patterns-ip-range-sync' } });
+  } catch (err) {
+    throw new Error(`GET ${url} failed: ${fetchFailureCause(err)}`);
+  }
+  if (!res.ok) {
+    const body = (await res.text().catch(() => '')).replace(/\s+/g, ' ').trim().slice(0, 300);
+    throw new Error(`GET ${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}${body ? `: ${body}` : ''}`);
+  }
   return new Uint8Array(await res.arrayBuffer());
 }
 
@@ -113,7 +135,7 @@ function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackSt
     deps: {
       ec2: new EC2Client(clientConfig),
       waf: new WAFV2Client({ ...clientConfig, region: config.target.kind === 'wafIpSet' && config.target.scope === 'CLOUDFRONT' ? 'us-east-1' : undefined }),
-      ddb: DynamoDBDocumentClient.from(new DynamoDBClient(clientConfig)),
+      ddb: documentClient(clientConfig),
       fetchBytes,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       now: () => new Date(),
@@ -140,13 +162,16 @@ export async function handler(event: unknown): Promise<unknown> {
         status: outcome.status,
         added: outcome.added.length,
         removed: outcome.removed.length,
+        planned: outcome.planned,
         mutatingCalls: outcome.mutatingCalls,
         refusal: outcome.refusal,
       }
       : { status: 'OK' };
   } catch (err) {
     metrics.addMetric('SyncFailure', MetricUnit.Count, 1);
-    logger.error('sync failed; nothing was changed beyond what is recorded', { error: err instanceof Error ? { name: err.name, message: err.message } : String(err) });
+    logger.error('sync failed; what was applied before the failure is in the FAILED audit record (or in the log line before this one when that record could not be written)', {
+      error: err instanceof Error ? { name: err.name, message: err.message } : String(err),
+    });
     throw err;
   } finally {
     metrics.publishStoredMetrics();

@@ -18,6 +18,22 @@ globalThis.fetch = function wireFetch(input, init) {
 };
 delete process.env.WIRE_WEB_REWRITES;
 
+// Every TLS connection to a host off this machine goes to the wire server's HTTPS listener, which
+// answers as that host (CloudFormation's response URL, published documents), as a DNS entry and a
+// route would: the handler's own URL, SNI and certificate check are unchanged.
+const tls = require('tls');
+const tlsPort = Number(process.env.WIRE_TLS_PORT);
+delete process.env.WIRE_TLS_PORT;
+const realConnect = tls.connect;
+tls.connect = function wireConnect(...args) {
+  const options = args[0] && typeof args[0] === 'object' ? args[0] : undefined;
+  const host = options && (options.host || options.servername);
+  if (tlsPort && options && host && !/^(127\.|localhost$|::1$)/.test(host)) {
+    args[0] = { ...options, host: '127.0.0.1', port: tlsPort, servername: options.servername || host };
+  }
+  return realConnect.apply(this, args);
+};
+
 let handlerFn;
 function loadHandler() {
   if (handlerFn) return handlerFn;

@@ -33,8 +33,10 @@ export interface LocalLambdaOptions {
   /** @default 'us-east-1' */
   readonly region?: string;
   /**
-   * URL prefixes the handler's fetch is rewritten from and to, most specific first.
-   * @default every https:// URL goes to the wire server's document route
+   * URL prefixes the handler's fetch is rewritten from and to, most specific first (to send a
+   * document URL to a closed port or an untrusted server).
+   * @default none: every TLS connection to a host off this machine reaches the wire server, which
+   * answers as that host
    */
   readonly webRewrites?: Record<string, string>;
 }
@@ -120,12 +122,15 @@ export class LocalLambda {
     const name = o.functionName ?? 'wire-function';
     const handler = o.handler ?? 'index.handler';
     const file = path.join(o.assetDir, `${handler.slice(0, handler.lastIndexOf('.'))}.js`);
-    const rewrites = o.webRewrites ?? { 'https://': `${o.wire.url}/__web/` };
+    // Off-machine TLS connections reach the wire server (WIRE_TLS_PORT); explicit rewrites come first.
+    const rewrites = o.webRewrites ?? {};
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       // The runtime provides the AWS SDK v3; here it comes from the repository's node_modules.
       NODE_PATH: path.join(REPO_ROOT, 'node_modules'),
       TZ: 'UTC',
+      // Trust the wire server's HTTPS listener (response URLs, documents), and nothing else extra.
+      NODE_EXTRA_CA_CERTS: o.wire.certificate.caFile,
       LANG: 'en_US.UTF-8',
       AWS_REGION: region,
       AWS_DEFAULT_REGION: region,
@@ -143,6 +148,7 @@ export class LocalLambda {
       ...o.environment,
       WIRE_HANDLER: `${file}::${handler.slice(handler.lastIndexOf('.') + 1)}`,
       WIRE_WEB_REWRITES: JSON.stringify(rewrites),
+      WIRE_TLS_PORT: new URL(o.wire.tlsUrl).port,
     };
     this.child = fork(path.join(__dirname, 'lambda-child.js'), [], {
       cwd: o.assetDir,

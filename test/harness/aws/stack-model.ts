@@ -18,6 +18,12 @@ export interface StackModelOptions {
   readonly region?: string;
   /** Values for the template's parameters (defaults apply otherwise). */
   readonly parameters?: Record<string, string>;
+  /**
+   * Staged asset folders by asset hash, relative to assemblyDir (from the stack's asset manifest:
+   * a folder keeps its source's extension, `asset.<hash>.lambda`).
+   * @default `asset.<hash>`
+   */
+  readonly assetPaths?: Record<string, string>;
 }
 
 /** A Lambda function of the stack, ready to run as its bundled asset. */
@@ -213,7 +219,7 @@ export class StackModel {
       return {
         logicalId,
         functionName: this.physicalName(logicalId),
-        assetDir: path.join(this.options.assemblyDir, `asset.${key.replace(/\.zip$/, '')}`),
+        assetDir: path.join(this.options.assemblyDir, this.options.assetPaths?.[key.replace(/\.zip$/, '')] ?? `asset.${key.replace(/\.zip$/, '')}`),
         handler: p.Handler ?? 'index.handler',
         environment,
         timeoutSeconds: Number(p.Timeout ?? 3),

@@ -5,10 +5,14 @@
  * ours, or a proxy to dynalite / s3rver). The core also keeps the call log, injects faults, captures
  * CloudFormation custom-resource responses, and serves the web documents handlers fetch.
  */
+import * as fs from 'fs';
 import * as http from 'http';
 import * as http2 from 'http2';
+import * as https from 'https';
 import * as net from 'net';
 import { AddressInfo } from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import {
   AwsError, errorResponse, parseCredentialScope, Protocol, WireRequest, WireResponse,
 } from './protocols';
@@ -80,6 +84,50 @@ export interface WebDocument {
   readonly headers?: Record<string, string>;
 }
 
+/** The server's TLS certificate (self-signed, for 127.0.0.1 and localhost) and where its PEM is. */
+export interface WireCertificate {
+  readonly cert: string;
+  readonly key: string;
+  /** A PEM file to give a child process as NODE_EXTRA_CA_CERTS, so it trusts the server. */
+  readonly caFile: string;
+}
+
+let certificate: Promise<WireCertificate> | undefined;
+
+/** The host of CloudFormation's pre-signed response URLs in us-east-1. */
+export const CFN_RESPONSE_HOST = 'cloudformation-custom-resource-response-useast1.s3.amazonaws.com';
+
+/** Names the server's certificate is valid for, besides 127.0.0.1 (wildcards cover one label). */
+const WEB_HOST_NAMES = [CFN_RESPONSE_HOST, '*.s3.amazonaws.com', '*.amazonaws.com', 'api.github.com', '*.github.com', '*.example.com'];
+
+/** One self-signed certificate per process (generating one takes a moment). */
+export function wireCertificate(): Promise<WireCertificate> {
+  certificate ??= (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const selfsigned = require('selfsigned') as { generate: (attrs: unknown, options: unknown) => Promise<{ cert: string; private: string }> };
+    const pems = await selfsigned.generate([{ name: 'commonName', value: '127.0.0.1' }], {
+      keySize: 2048,
+      algorithm: 'sha256',
+      extensions: [
+        { name: 'basicConstraints', cA: true },
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: '127.0.0.1' }, { type: 2, value: 'localhost' },
+            // Hosts handlers reach over TLS in AWS (the child maps their connections here).
+            ...WEB_HOST_NAMES.map((value) => ({ type: 2, value })),
+          ],
+        },
+      ],
+    });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wire-tls-'));
+    const caFile = path.join(dir, 'ca.pem');
+    fs.writeFileSync(caFile, pems.cert);
+    return { cert: pems.cert, key: pems.private, caFile };
+  })();
+  return certificate;
+}
+
 export class WireServer {
   public readonly calls: WireCall[] = [];
   private readonly modules = new Map<string, ServiceModule>();
@@ -91,6 +139,9 @@ export class WireServer {
   private http1?: http.Server;
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private baseUrl?: string;
+  private tlsServer?: https.Server;
+  private tlsBaseUrl?: string;
+  private tls?: WireCertificate;
 
   /** Registers a service module (before or after start). */
   public register(module: ServiceModule): this {
@@ -99,9 +150,11 @@ export class WireServer {
   }
 
   /**
-   * Listens on 127.0.0.1 (random port). HTTP/1.1 and cleartext HTTP/2 (prior knowledge) share the
-   * port: clients whose default handler is HTTP/2 (Bedrock Runtime's NodeHttp2Handler) connect with
-   * the HTTP/2 preface, the others with HTTP/1.1; the first bytes of a connection choose the server.
+   * Listens on 127.0.0.1 (random ports). The AWS endpoints: HTTP/1.1 and cleartext HTTP/2 (prior
+   * knowledge) share one port: clients whose default handler is HTTP/2 (Bedrock Runtime's
+   * NodeHttp2Handler) connect with the HTTP/2 preface, the others with HTTP/1.1; the first bytes of
+   * a connection choose the server. And HTTPS (self-signed; see `certificate`) for what handlers
+   * reach over TLS in AWS: the pre-signed CloudFormation response URL and web documents.
    */
   public async start(): Promise<string> {
     const onRequest = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse): void => {
@@ -132,22 +185,45 @@ export class WireServer {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.baseUrl = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    this.tls = await wireCertificate();
+    this.tlsServer = https.createServer({ cert: this.tls.cert, key: this.tls.key }, onRequest);
+    this.tlsServer.keepAliveTimeout = 1000;
+    await new Promise<void>((resolve) => this.tlsServer!.listen(0, '127.0.0.1', resolve));
+    this.tlsBaseUrl = `https://127.0.0.1:${(this.tlsServer.address() as AddressInfo).port}`;
     return this.baseUrl;
   }
 
   public async stop(): Promise<void> {
-    if (!this.server) return;
-    this.http1?.closeAllConnections();
-    for (const session of this.sessions) session.destroy();
-    this.sessions.clear();
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    if (this.server) {
+      this.http1?.closeAllConnections();
+      for (const session of this.sessions) session.destroy();
+      this.sessions.clear();
+      await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    }
+    if (this.tlsServer) {
+      this.tlsServer.closeAllConnections();
+      await new Promise<void>((resolve) => this.tlsServer!.close(() => resolve()));
+    }
     this.server = undefined;
     this.http1 = undefined;
+    this.tlsServer = undefined;
   }
 
   public get url(): string {
     if (!this.baseUrl) throw new Error('WireServer: start() first');
     return this.baseUrl;
+  }
+
+  /** The HTTPS listener's base URL. */
+  public get tlsUrl(): string {
+    if (!this.tlsBaseUrl) throw new Error('WireServer: start() first');
+    return this.tlsBaseUrl;
+  }
+
+  /** The certificate the HTTPS listener presents (its PEM file goes to NODE_EXTRA_CA_CERTS). */
+  public get certificate(): WireCertificate {
+    if (!this.tls) throw new Error('WireServer: start() first');
+    return this.tls;
   }
 
   /** `AWS_ENDPOINT_URL_<SERVICE>` for every registered module. */
@@ -176,9 +252,13 @@ export class WireServer {
 
   // --- CloudFormation custom-resource responses -------------------------------------------------
 
-  /** A fresh ResponseURL; what is PUT there is kept under `key`. */
+  /**
+   * A fresh ResponseURL, shaped as CloudFormation's pre-signed S3 URL (https, default port, the real
+   * host name: a handler run by LocalLambda reaches it through the child's TLS host mapping); what
+   * is PUT there is kept under `key`.
+   */
   public responseUrl(key: string): string {
-    return `${this.url}/__cfn-response/${encodeURIComponent(key)}?X-Amz-Signature=wire`;
+    return `https://${CFN_RESPONSE_HOST}/__cfn-response/${encodeURIComponent(key)}?X-Amz-Signature=wire`;
   }
 
   public cfnResponsesFor(key: string): CapturedCfnResponse[] {
@@ -192,9 +272,9 @@ export class WireServer {
     this.documents.set(this.documentKey(url), doc);
   }
 
-  /** The local URL a web URL is rewritten to. */
+  /** The local URL a web URL is rewritten to (HTTPS, as the original). */
   public documentUrl(url: string): string {
-    return `${this.url}/__web/${this.documentKey(url)}`;
+    return `${this.tlsUrl}/__web/${this.documentKey(url)}`;
   }
 
   private documentKey(url: string): string {
@@ -223,6 +303,14 @@ export class WireServer {
       list.push({ ...parsed, contentType: headers['content-type'] });
       this.cfnResponses.set(key, list);
       return { status: 200 };
+    }
+    // A TLS connection the child mapped here from a web host: the Host header names it.
+    const host = headers.host ?? String(req.headers[':authority'] ?? '');
+    const webHost = host && !/^(127\.0\.0\.1|localhost)(:\d+)?$/.test(host) ? host.replace(/:443$/, '') : undefined;
+    if (webHost && webHost !== CFN_RESPONSE_HOST && !url.pathname.startsWith('/__')) {
+      const doc = this.documents.get(`${webHost}${url.pathname}${url.search}`);
+      if (!doc) return { status: 404, headers: { 'content-type': 'text/plain' }, body: `no document served for ${webHost}${url.pathname}` };
+      return { status: doc.status ?? 200, headers: { 'content-type': 'application/json', ...doc.headers }, body: doc.body };
     }
     if (url.pathname.startsWith('/__web/')) {
       const key = url.pathname.slice('/__web/'.length) + url.search;

@@ -1,0 +1,33 @@
+/**
+ * Synthesizes a stack (or an example app) into a temporary cloud assembly and returns its
+ * StackModel: the template and the staged handler assets, the files CloudFormation would deploy.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack } from 'aws-cdk-lib';
+import { StackModel } from './stack-model';
+
+/** A fresh temporary output folder for an App (`new App({ outdir: tempOutdir('name') })`). */
+export function tempOutdir(name: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `wire-${name}-`));
+}
+
+/** Synthesizes `app` and models one of its stacks (the only one when `stackName` is not given). */
+export function modelOf(app: App, stackName?: string, parameters?: Record<string, string>): StackModel {
+  const assembly = app.synth();
+  const stacks = stackName ? [assembly.getStackByName(stackName)] : assembly.stacks;
+  if (stacks.length !== 1) throw new Error(`modelOf: expected one stack, found ${stacks.map((s) => s.stackName).join(', ')}`);
+  const manifest = path.join(assembly.directory, `${stacks[0].id}.assets.json`);
+  const assetPaths: Record<string, string> = {};
+  if (fs.existsSync(manifest)) {
+    const files: Record<string, { source: { path?: string } }> = JSON.parse(fs.readFileSync(manifest, 'utf8')).files ?? {};
+    for (const [hash, entry] of Object.entries(files)) if (entry.source.path) assetPaths[hash] = entry.source.path;
+  }
+  return new StackModel(stacks[0].template, { assemblyDir: assembly.directory, stackName: stacks[0].stackName, parameters, assetPaths });
+}
+
+/** Synthesizes a stack's app and models the stack. */
+export function modelOfStack(stack: Stack, parameters?: Record<string, string>): StackModel {
+  return modelOf(stack.node.root as App, stack.stackName, parameters);
+}

@@ -1,39 +1,65 @@
 /**
- * Local simulation of the claim processor (see simulation.ts): synthesizes this app, runs every
- * scenario through the synthesized state machine with the real handlers against an in-memory AWS,
- * and prints the path, the outcome, transitions, retries, the largest state payload and the cost
- * per 1,000 claims computed from what was measured.
+ * Local simulation of the claim processor on the wire layer (see simulation.ts): synthesizes this
+ * app, "deploys" it offline (DynamoDB tables in dynalite; buckets, topics, the signing secret and the
+ * state machine in local services that speak the AWS protocols), and runs every scenario end to end:
+ * the upload is a PutObject, the bundled starter starts the execution from the "Object Created"
+ * event, the synthesized state machine runs in aws-local-stepfunctions with each Lambda task as its
+ * bundled asset and each service integration as the real SDK call, and the adjuster decides through
+ * the signed link of the e-mail. Prints the path, the outcome as recorded in the audit table,
+ * transitions, retries, the largest state payload and the cost per 1,000 claims computed from what
+ * was measured. Exits non-zero when a scenario ends otherwise than expected.
  */
 import { createApp } from './app';
-import { costPerExecution, PRICES, runScenario, SCENARIOS, synthTemplate, workflowDefinition } from './simulation';
+import { costPerExecution, PRICES, SCENARIOS, WireSimulation } from './simulation';
 
 const PAYLOAD_BUDGET = 32 * 1024;
 
 async function main(): Promise<void> {
-  const definition = workflowDefinition(synthTemplate(createApp));
-  console.log(`State machine: ${Object.keys(definition.States).length} top-level states\n`);
+  const started = Date.now();
+  const sim = await WireSimulation.start(createApp);
   let failures = 0;
   const rows: string[][] = [];
-  for (const scenario of SCENARIOS) {
-    const run = await runScenario(definition, scenario);
-    const ok = run.result.status === scenario.expect.status && run.outcome?.outcome === scenario.expect.outcome
-      && run.result.maxPayloadBytes < PAYLOAD_BUDGET;
-    if (!ok) failures++;
-    console.log(`## ${scenario.name}: ${scenario.description}`);
-    console.log(`   path: ${run.result.path.filter((s) => !s.startsWith('Progress ')).join(' > ')}`);
-    console.log(`   execution ${run.result.status}${run.result.error ? ` (${run.result.error})` : ''}; audit outcome ${run.outcome?.outcome ?? '-'}`
-      + `${run.outcome?.approver && run.outcome.approver !== 'policy' ? ` by ${run.outcome.approver}${run.outcome.approverName ? ` (${run.outcome.approverName})` : ''}` : ''}${ok ? '' : '   <-- UNEXPECTED'}`);
-    if (run.outcome?.reason) console.log(`   reason: ${run.outcome.reason}`);
-    const cost = costPerExecution(run);
-    rows.push([scenario.name, String(run.result.transitions), JSON.stringify(run.result.retries), `${run.result.maxPayloadBytes}`,
-      `${run.tokens.input}/${run.tokens.output}`, `$${(cost * 1000).toFixed(2)}`]);
+  const invoked = new Set<string>();
+  try {
+    console.log(`State machine: ${Object.keys(sim.definition.States).length} top-level states, as deployed (physical names of the offline stack)\n`);
+    for (const scenario of SCENARIOS) {
+      let run;
+      try {
+        run = await sim.run(scenario);
+      } catch (err) {
+        failures++;
+        console.log(`## ${scenario.name}: could not be run: ${err instanceof Error ? err.message : String(err)}   <-- UNEXPECTED`);
+        continue;
+      }
+      const outcomeOk = run.result.status === scenario.expect.status && run.outcome?.outcome === scenario.expect.outcome;
+      const ok = outcomeOk && run.result.maxPayloadBytes < PAYLOAD_BUDGET && run.problems.length === 0;
+      if (!ok) failures++;
+      console.log(`## ${scenario.name}: ${scenario.description}`);
+      console.log(`   path: ${run.result.path.filter((s) => !s.startsWith('Progress ')).join(' > ')}`);
+      console.log(`   execution ${run.result.status}${run.result.error ? ` (${run.result.error})` : ''}; audit outcome ${run.outcome?.outcome ?? '-'}`
+        + `${run.outcome?.approver && run.outcome.approver !== 'policy' ? ` by ${run.outcome.approver}${run.outcome.approverName ? ` (${run.outcome.approverName})` : ''}` : ''}`
+        + `${ok ? '' : `   <-- UNEXPECTED (expected ${scenario.expect.status} / ${scenario.expect.outcome})`}`);
+      if (run.outcome?.reason) console.log(`   reason: ${run.outcome.reason}`);
+      console.log(`   on the wire: ${Object.entries(run.wireCalls).map(([s, n]) => `${s} ${n}`).join(', ')}; ${run.usage.lambdaInvocations} Lambda invocations`);
+      run.functions.forEach((f) => invoked.add(f));
+      for (const p of run.problems) console.log(`   PROBLEM: ${p}`);
+      for (const e of run.taskErrors) console.log(`   task error: ${e}`);
+      const cost = costPerExecution(run);
+      rows.push([scenario.name, String(run.result.transitions), JSON.stringify(run.result.retries), `${run.result.maxPayloadBytes}`,
+        `${run.tokens.input}/${run.tokens.output}`, `$${(cost * 1000).toFixed(2)}`]);
+    }
+  } finally {
+    await sim.stop();
   }
   console.log('\n| scenario | transitions | retries | max state payload (bytes) | model tokens in/out | cost per 1,000 claims |');
   console.log('|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(`\nPrices: Step Functions $${PRICES.transitionPer1k}/1k transitions; Nova Pro $${PRICES.novaProInputPer1k}/$${PRICES.novaProOutputPer1k} per 1k in/out tokens;`
-    + ` Nova Micro $${PRICES.novaMicroInputPer1k}/$${PRICES.novaMicroOutputPer1k}; Lambda arm64 300 ms x 512 MB per invocation; EventBridge $1/M events; DynamoDB $0.625/M writes.`);
+    + ` Nova Micro $${PRICES.novaMicroInputPer1k}/$${PRICES.novaMicroOutputPer1k}; Lambda arm64 300 ms x 512 MB per invocation (starter, tasks, approval page and form);`
+    + ' EventBridge $1/M events; DynamoDB $0.625/M writes (events and writes counted on the wire).');
   console.log('Token counts are the scripted Converse usage (1,850 in / 160 out: a ~1 MP photo plus prompt, as Nova Pro reports them), not measured from a live model.');
+  console.log(`Functions invoked as their bundled assets (template environment, real AWS SDK clients): ${[...invoked].join(', ')}.`);
+  console.log(`Simulated in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
   if (failures) throw new Error(`${failures} scenario(s) ended unexpectedly`);
 }
 

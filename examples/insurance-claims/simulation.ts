@@ -1,19 +1,39 @@
 /**
- * Local simulation of the claim processor: the synthesized state machine runs in
- * aws-local-stepfunctions; the bundled handlers (validator, reasoner/checkpoint, approval request,
- * approval endpoint) run for real against an in-memory AWS (S3, DynamoDB, SNS, EventBridge, Step
- * Functions task responses); only Bedrock answers, the policy table's contents and the human's
- * choice are scripted per scenario. Shared by simulate.ts and the test suite.
+ * Local simulation of the claim processor, shared by simulate.ts and the test suite. Two runners of
+ * the same scenarios (only Bedrock's answer, the policy item and the human's choice are scripted):
+ *
+ * - `WireSimulation` (simulate.ts): the example is synthesized and "deployed" offline on the wire
+ *   layer (dynalite, the S3 / SNS / EventBridge / Secrets Manager / Step Functions / Bedrock fakes);
+ *   the upload is a real PutObject, the starter runs on its "Object Created" event, and the
+ *   synthesized state machine runs in aws-local-stepfunctions with every task on the wire
+ *   (test/harness/aws/sfn-wire.ts): each Lambda task is the function's bundled asset with the
+ *   template's environment, each service integration is the real SDK call, and each approval
+ *   waits for its task token while the person follows the signed link from the SNS message (a GET
+ *   that changes nothing, then the POST of the confirm page) through the bundled approval endpoint.
+ * - `runScenario` (test/agent-workflow/workflow.test.ts): the same definition with the handlers
+ *   imported as TypeScript against command mocks (FakeAgentAws); fast and fine-grained, but it never
+ *   proves a write path on its own.
  */
+import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { handle as endpointHandle } from '../../src/agent-workflow/runtime/approval-endpoint.lambda';
 import { handle as requestHandle } from '../../src/agent-workflow/runtime/approval-request.lambda';
 import { digestToolResults, handle as reasonerHandle, parseReasonerEnv } from '../../src/agent-workflow/runtime/reasoner.lambda';
 import { handle as validatorHandle } from '../../src/agent-workflow/runtime/validator.lambda';
 import { FakeAgentAws } from '../../test/agent-workflow/fake-agent-aws';
+import { InvokeResult, LogLine } from '../../test/harness/aws/lambda-runner';
+import { OfflineStack } from '../../test/harness/aws/offline-stack';
+import { BedrockRuntimeService, ConverseRequestRecord } from '../../test/harness/aws/services/bedrock-runtime';
+import { CallbackOutcome, CallbackTask, SfnWire, wireClientConfig } from '../../test/harness/aws/sfn-wire';
+import { StackFunction, StackModel, WIRE_ACCOUNT } from '../../test/harness/aws/stack-model';
+import { modelOf, tempOutdir } from '../../test/harness/aws/synth';
+import { WireEnvironment } from '../../test/harness/aws/wire-environment';
 import { definitionFromTemplate, LocalRunResult, runLocal } from '../../test/harness/sfn-local';
 
 export const BUCKET = 'claim-uploads';
@@ -459,14 +479,458 @@ export const PRICES = {
   ddbWritePerMillion: 0.625,
 };
 
-/** Cost of one execution from what the simulation measured (Lambda time assumed: 300 ms at 512 MB per invocation). */
-export function costPerExecution(run: ScenarioRun): number {
-  const t = run.tokens;
-  const transitions = run.result.transitions * PRICES.transitionPer1k / 1000;
+/** What one execution used, as the cost model counts it. */
+export interface ExecutionUsage {
+  readonly transitions: number;
+  readonly tokens: ScenarioRun['tokens'];
+  readonly lambdaInvocations: number;
+  /** Events put on EventBridge. */
+  readonly events: number;
+  /** DynamoDB write requests. */
+  readonly ddbWrites: number;
+}
+
+/** Cost of one execution from what was measured (Lambda time assumed: 300 ms at 512 MB per invocation). */
+export function costOf(u: ExecutionUsage): number {
+  const t = u.tokens;
+  const transitions = u.transitions * PRICES.transitionPer1k / 1000;
   const model = t.input / 1000 * PRICES.novaProInputPer1k + t.output / 1000 * PRICES.novaProOutputPer1k
     + t.summarizerInput / 1000 * PRICES.novaMicroInputPer1k + t.summarizerOutput / 1000 * PRICES.novaMicroOutputPer1k;
-  const lambda = run.lambdaInvocations * (PRICES.lambdaRequest + 0.3 * 0.5 * PRICES.lambdaArmGbSecond);
-  const events = run.aws.events.length * PRICES.eventsPerMillion / 1e6;
-  const writes = (run.auditItems.length + run.aws.items('context').length + run.aws.items('approvals').length * 3) * PRICES.ddbWritePerMillion / 1e6;
+  const lambda = u.lambdaInvocations * (PRICES.lambdaRequest + 0.3 * 0.5 * PRICES.lambdaArmGbSecond);
+  const events = u.events * PRICES.eventsPerMillion / 1e6;
+  const writes = u.ddbWrites * PRICES.ddbWritePerMillion / 1e6;
   return transitions + model + lambda + events + writes;
+}
+
+/** Cost of one execution of either runner. */
+export function costPerExecution(run: ScenarioRun | WireScenarioRun): number {
+  if ('usage' in run) return costOf(run.usage);
+  return costOf({
+    transitions: run.result.transitions,
+    tokens: run.tokens,
+    lambdaInvocations: run.lambdaInvocations,
+    events: run.aws.events.length,
+    // in memory: each approval item is written about three times (PENDING, DECIDING, DECIDED)
+    ddbWrites: run.auditItems.length + run.aws.items('context').length + run.aws.items('approvals').length * 3,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The scenarios on the wire layer
+
+/** One scenario run on the wire layer. */
+export interface WireScenarioRun {
+  readonly scenario: Scenario;
+  readonly result: LocalRunResult;
+  readonly executionArn: string;
+  /** The OUTCOME item of the audit table (null if none was written), read back from DynamoDB. */
+  readonly outcome: Record<string, any> | null;
+  readonly auditItems: Record<string, any>[];
+  readonly tokens: ScenarioRun['tokens'];
+  readonly usage: ExecutionUsage;
+  /** The functions invoked (logical id, short), in order of first use. */
+  readonly functions: string[];
+  /** AWS calls on the wire during the scenario, by signing name. */
+  readonly wireCalls: Record<string, number>;
+  /** Task errors (caught by the definition or not) and ERROR log lines of the bundled handlers. */
+  readonly taskErrors: string[];
+  /** What the simulation found wrong on the way (a GET that changed something, a leaked token...). */
+  readonly problems: string[];
+}
+
+/** Token usage the scripted model answers report (a ~1 MP photo plus the prompt, as Nova Pro reports it). */
+const USAGE = { inputTokens: 1850, outputTokens: 160 };
+const SUMMARY_USAGE = { inputTokens: 320, outputTokens: 60 };
+const SUMMARY = 'Rear door dent; estimate and severity as assessed; photo consistent with the claim.';
+const POLICY_ID = 'POL-1001';
+const WRITE_ACTIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+/** Calls that change something (a GET of an approval link must make none). */
+const MUTATING = new Set([...WRITE_ACTIONS, 'PutObject', 'CopyObject', 'DeleteObject', 'Publish', 'PutEvents', 'SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat', 'StartExecution']);
+const PERSON = { ip: '198.51.100.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Simulation/1.0', name: 'J. Adjuster' };
+
+/** True when an EventBridge pattern (exact values, `prefix` filters) matches an event. */
+function matchesPattern(pattern: any, event: any): boolean {
+  return Object.entries<any>(pattern).every(([k, want]) => {
+    const got = event?.[k];
+    if (!Array.isArray(want)) return matchesPattern(want, got);
+    return want.some((w) => (w !== null && typeof w === 'object' && 'prefix' in w ? typeof got === 'string' && got.startsWith(w.prefix) : got === w));
+  });
+}
+
+/** A one-line excerpt. */
+function cut(text: string, max = 200): string {
+  const line = text.replace(/\s+/g, ' ');
+  return line.length > max ? `${line.slice(0, max)}…` : line;
+}
+
+/** The text of an HTML page (title and paragraphs), for a message. */
+function pageText(body: string): string {
+  return unescapeHtml(body.replace(/<(style|script)[\s\S]*?<\/\1>/g, ' ').replace(/<[^>]+>/g, ' '));
+}
+
+function unescapeHtml(text: string): string {
+  return text.replace(/&quot;/g, '"').replace(/&#39;|&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+}
+
+/** An API Gateway REST proxy event for a request to `url` (`https://<api>.execute-api.<region>.amazonaws.com/<stage>/approvals/<id>?...`). */
+function apiGatewayEvent(url: URL, method: 'GET' | 'POST', body: string | null): Record<string, unknown> {
+  const [, stage, ...rest] = url.pathname.split('/');
+  const id = decodeURIComponent(rest[rest.length - 1]);
+  const query = url.search ? Object.fromEntries(url.searchParams.entries()) : null;
+  const headers: Record<string, string> = {
+    'Host': url.host,
+    'User-Agent': PERSON.userAgent,
+    'Accept': 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8',
+    'X-Forwarded-For': PERSON.ip,
+    'X-Forwarded-Proto': 'https',
+    'X-Forwarded-Port': '443',
+    ...(method === 'POST' ? { 'Content-Type': 'application/x-www-form-urlencoded', 'Origin': `https://${url.host}` } : {}),
+  };
+  const apiId = url.host.split('.')[0];
+  return {
+    resource: '/approvals/{id}',
+    path: `/${rest.join('/')}`,
+    httpMethod: method,
+    headers,
+    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
+    queryStringParameters: query,
+    multiValueQueryStringParameters: query ? Object.fromEntries(Object.entries(query).map(([k, v]) => [k, [v]])) : null,
+    pathParameters: { id },
+    stageVariables: null,
+    requestContext: {
+      resourceId: crypto.createHash('sha256').update('/approvals/{id}').digest('hex').slice(0, 6),
+      resourcePath: '/approvals/{id}',
+      httpMethod: method,
+      requestId: crypto.randomUUID(),
+      extendedRequestId: crypto.randomBytes(8).toString('base64'),
+      requestTimeEpoch: Date.now(),
+      path: url.pathname,
+      accountId: WIRE_ACCOUNT,
+      protocol: 'HTTP/1.1',
+      stage,
+      domainPrefix: apiId,
+      domainName: url.host,
+      apiId,
+      identity: {
+        sourceIp: PERSON.ip,
+        userAgent: PERSON.userAgent,
+        ...Object.fromEntries(['accountId', 'apiKey', 'apiKeyId', 'caller', 'cognitoAuthenticationProvider', 'cognitoAuthenticationType', 'cognitoIdentityId',
+          'cognitoIdentityPoolId', 'principalOrgId', 'user', 'userArn'].map((k) => [k, null])),
+      },
+      authorizer: null,
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/**
+ * The example deployed offline on the wire layer, ready to run scenarios one after another (warm
+ * functions, as Lambda reuses execution environments). `start()`, `run()` each scenario, `stop()`.
+ */
+export class WireSimulation {
+  /** Synthesizes the app, starts the local services and provisions the stack's resources in them. */
+  public static async start(createApp: (props: { outdir: string }) => App): Promise<WireSimulation> {
+    const outdir = tempOutdir('insurance-claims');
+    const model = modelOf(createApp({ outdir }));
+    const env = await WireEnvironment.start();
+    const sim = new WireSimulation(env, model, outdir);
+    await sim.stack.provision();
+    return sim;
+  }
+
+  public readonly stack: OfflineStack;
+  public readonly sfn: SfnWire;
+  /** The state machine definition as deployed (physical names resolved). */
+  public readonly definition: any;
+  private readonly ddb: DynamoDBDocumentClient;
+  private readonly s3: S3Client;
+  private readonly fns: { starter: StackFunction; endpoint: StackFunction; request: StackFunction; reasoner: StackFunction };
+  private readonly names: { uploads: string; policies: string; audit: string; context: string; approvals: string; triggerQueueArn: string };
+  private readonly triggerPattern: any;
+  private current?: { scenario: Scenario; human: ('approve' | 'reject' | 'timeout')[]; problems: string[]; endpointCalls: InvokeResult[] };
+
+  private constructor(public readonly env: WireEnvironment, public readonly model: StackModel, private readonly outdir: string) {
+    this.stack = new OfflineStack(env, model);
+    this.sfn = new SfnWire(env, model, { lambdaFor: (fn) => this.stack.lambda(fn), onCallback: (task) => this.person(task) });
+    this.definition = this.sfn.definition();
+    const fn = (pattern: RegExp) => {
+      const found = this.sfn.functions().find((f) => pattern.test(f.logicalId));
+      if (!found) throw new Error(`insurance-claims: no function matching ${pattern}`);
+      return found;
+    };
+    this.fns = {
+      starter: fn(/StarterFunction/), endpoint: fn(/ApprovalEndpointFunction/), request: fn(/ApprovalRequestFunction/), reasoner: fn(/ReasonerFunction/),
+    };
+    const [[policiesId]] = model.ofType('AWS::DynamoDB::Table').filter(([id]) => id.startsWith('Policies'));
+    const [[ruleId, rule]] = model.ofType('AWS::Events::Rule').filter(([, p]) => p.EventPattern?.source?.includes('aws.s3'));
+    const queueId = rule.Targets[0].Arn['Fn::GetAtt'][0];
+    this.triggerPattern = model.resolve(model.resources[ruleId].Properties!.EventPattern);
+    this.names = {
+      uploads: String(model.resolve(model.template.Outputs.UploadBucket.Value)),
+      policies: model.ref(policiesId),
+      audit: this.fns.endpoint.environment.AUDIT_TABLE,
+      approvals: this.fns.endpoint.environment.APPROVALS_TABLE,
+      context: this.fns.reasoner.environment.CONTEXT_TABLE,
+      triggerQueueArn: model.getAtt(queueId, 'Arn'),
+    };
+    // the test's own view of the data (straight to dynalite: not in the wire call log)
+    this.ddb = DynamoDBDocumentClient.from(env.dynamodb.client(), { marshallOptions: { removeUndefinedValues: true } });
+    this.s3 = new S3Client({ ...wireClientConfig(env, model.region), forcePathStyle: true });
+  }
+
+  /** Runs one scenario: seed, upload, start, execute, read back what was recorded. */
+  public async run(scenario: Scenario): Promise<WireScenarioRun> {
+    const env = this.env;
+    const problems: string[] = [];
+    this.current = { scenario, human: [...(scenario.human ?? [])], problems, endpointCalls: [] };
+    const tokens = { input: 0, output: 0, summarizerInput: 0, summarizerOutput: 0 };
+    await this.seed(scenario);
+    this.scriptModel(scenario, tokens);
+    const mark = { calls: env.wire.calls.length, events: env.eventBridge.events().length, tasks: this.sfn.calls.length };
+
+    // the customer's upload, and what S3 → EventBridge → SQS hand to the starter
+    const { executionArn, name, input } = await this.upload(scenario);
+    const result = await this.sfn.execute(this.definition, input, { executionArn, name });
+
+    const audit = await this.ddb.send(new QueryCommand({
+      TableName: this.names.audit, KeyConditionExpression: 'executionId = :e', ExpressionAttributeValues: { ':e': executionArn }, ConsistentRead: true,
+    }));
+    const auditItems = (audit.Items ?? []) as Record<string, any>[];
+    const calls = env.wire.calls.slice(mark.calls);
+    const wireCalls: Record<string, number> = {};
+    for (const c of calls) wireCalls[c.service] = (wireCalls[c.service] ?? 0) + 1;
+    const tasks = this.sfn.calls.slice(mark.tasks);
+    const taskErrors: string[] = [];
+    /** ERROR lines of an invocation; one that succeeded anyway hid a failure from its caller: a problem. */
+    const logErrors = (fnName: string, logs: readonly LogLine[] | undefined, failed: boolean) => {
+      for (const l of logs ?? []) {
+        if (l.level !== 'ERROR') continue;
+        const line = `${fnName}: logged ERROR "${l.message}"${l.error ? ` ${cut(JSON.stringify(l.error))}` : ''}`;
+        taskErrors.push(line);
+        if (!failed) problems.push(`${line}, yet answered success`);
+      }
+    };
+    for (const t of tasks) {
+      if (t.error) taskErrors.push(`${t.stateName}${t.functionName ? ` (${this.short(t.functionName)})` : ''}: ${t.error.name}: ${cut(this.causeText(t.error.cause))}`);
+      // a callback task's function may have succeeded while the task failed (rejected, timed out)
+      if (t.functionName) logErrors(`${t.stateName} (${this.short(t.functionName)})`, t.logs, !!t.error && !/waitForTaskToken/.test(t.resource));
+    }
+    for (const c of this.current.endpointCalls) {
+      if (c.error) taskErrors.push(`approval endpoint: ${c.error.errorType}: ${c.error.errorMessage}`);
+      logErrors('approval endpoint', c.logs, !!c.error || (c.result?.statusCode ?? 500) >= 500);
+    }
+    const usage: ExecutionUsage = {
+      transitions: result.transitions,
+      tokens,
+      // the starter, every Lambda task, and every request to the approval endpoint
+      lambdaInvocations: 1 + tasks.filter((t) => t.functionName).length + this.current.endpointCalls.length,
+      events: env.eventBridge.events().length - mark.events,
+      ddbWrites: calls.filter((c) => c.service === 'dynamodb' && WRITE_ACTIONS.has(c.action) && !c.error).length,
+    };
+    const functions = [...new Set([
+      this.short(this.fns.starter.functionName),
+      ...tasks.filter((t) => t.functionName).map((t) => this.short(t.functionName!)),
+      ...(this.current.endpointCalls.length > 0 ? [this.short(this.fns.endpoint.functionName)] : []),
+    ])];
+    this.current = undefined;
+    return {
+      scenario, result, executionArn, outcome: auditItems.find((i) => i.recordId === 'OUTCOME') ?? null, auditItems, tokens, usage, functions, wireCalls, taskErrors, problems,
+    };
+  }
+
+  public async stop(): Promise<void> {
+    this.s3.destroy();
+    this.ddb.destroy();
+    await this.sfn.close();
+    await this.stack.close();
+    await this.env.stop();
+    fs.rmSync(this.outdir, { recursive: true, force: true });
+  }
+
+  // --- scripted data ---------------------------------------------------------------------------
+
+  /** The policy item and the customer's earlier summaries, as this scenario has them. */
+  private async seed(scenario: Scenario): Promise<void> {
+    if (scenario.policy) {
+      await this.ddb.send(new PutCommand({ TableName: this.names.policies, Item: { policyId: POLICY_ID, ...scenario.policy } }));
+    } else {
+      await this.ddb.send(new DeleteCommand({ TableName: this.names.policies, Key: { policyId: POLICY_ID } }));
+    }
+    const scope = `actor#${scenario.upload.metadata['actor-id'] ?? 'customer-42'}`;
+    const old = await this.ddb.send(new QueryCommand({ TableName: this.names.context, KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'scope' }, ExpressionAttributeValues: { ':s': scope } }));
+    for (const item of old.Items ?? []) {
+      await this.ddb.send(new DeleteCommand({ TableName: this.names.context, Key: { scope: item.scope, checkpointId: item.checkpointId } }));
+    }
+    for (const [i, summary] of (scenario.memory ?? []).entries()) {
+      await this.ddb.send(new PutCommand({ TableName: this.names.context, Item: { scope, checkpointId: `2026-11-0${i + 1}T00:00:00.000Z#reason`, summary } }));
+    }
+  }
+
+  /** Bedrock's answers: the scripted assessment (after `throttles` ThrottlingExceptions) and the summarizer's summary. */
+  private scriptModel(scenario: Scenario, tokens: ScenarioRun['tokens']): void {
+    let throttles = scenario.throttles ?? 0;
+    this.env.bedrockRuntime.reset();
+    this.env.bedrockRuntime.respondWith((req: ConverseRequestRecord) => {
+      if (/nova-micro/.test(req.modelId)) {
+        tokens.summarizerInput += SUMMARY_USAGE.inputTokens;
+        tokens.summarizerOutput += SUMMARY_USAGE.outputTokens;
+        return BedrockRuntimeService.textAnswer(SUMMARY, SUMMARY_USAGE);
+      }
+      // Bedrock reads an image given as an S3 location itself: it must be there
+      for (const message of req.body.messages ?? []) {
+        for (const block of message.content ?? []) {
+          const uri: string | undefined = block.image?.source?.s3Location?.uri;
+          const m = uri ? /^s3:\/\/([^/]+)\/(.+)$/.exec(uri) : null;
+          if (uri && (!m || !this.env.s3.hasBucket(m[1]) || !this.env.s3.getObject(m[1], m[2]))) {
+            return BedrockRuntimeService.error('ValidationException', `The provided S3 location ${uri} could not be read.`);
+          }
+        }
+      }
+      if (throttles > 0) {
+        throttles--;
+        return BedrockRuntimeService.error('ThrottlingException', 'Too many requests, please wait before trying again.');
+      }
+      tokens.input += USAGE.inputTokens;
+      tokens.output += USAGE.outputTokens;
+      return BedrockRuntimeService.toolUseAnswer(req.body.toolConfig?.toolChoice?.tool?.name ?? 'record_answer', scenario.answer, USAGE);
+    });
+  }
+
+  // --- the trigger -----------------------------------------------------------------------------
+
+  /** PutObject, then the "Object Created" event through the rule and the queue to the bundled starter; returns the execution it started. */
+  private async upload(scenario: Scenario): Promise<{ executionArn: string; name: string; input: unknown }> {
+    const bucket = this.names.uploads;
+    const { key, body, contentType, metadata } = scenario.upload;
+    const put = await this.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType, Metadata: metadata }));
+    const stored = this.env.s3.getObject(bucket, key, put.VersionId)!;
+    const now = new Date();
+    const event = {
+      'version': '0',
+      'id': crypto.randomUUID(),
+      'detail-type': 'Object Created',
+      'source': 'aws.s3',
+      'account': WIRE_ACCOUNT,
+      'time': now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'region': this.model.region,
+      'resources': [`arn:aws:s3:::${bucket}`],
+      'detail': {
+        'version': '0',
+        'bucket': { name: bucket },
+        'object': {
+          'key': key.split('/').map((s) => encodeURIComponent(s).replace(/%20/g, '+')).join('/'),
+          'size': stored.body.length,
+          'etag': stored.etag.replace(/"/g, ''),
+          'version-id': stored.versionId,
+          'sequencer': now.getTime().toString(16).toUpperCase().padStart(18, '0'),
+        },
+        'request-id': crypto.randomBytes(8).toString('hex').toUpperCase(),
+        'requester': WIRE_ACCOUNT,
+        'source-ip-address': PERSON.ip,
+        'reason': 'PutObject',
+      },
+    };
+    if (!matchesPattern(this.triggerPattern, event)) throw new Error(`the trigger rule's pattern does not match the upload of ${key}`);
+    const messageBody = JSON.stringify(event);
+    const sqsEvent = {
+      Records: [{
+        messageId: crypto.randomUUID(),
+        receiptHandle: `AQEB${crypto.randomBytes(48).toString('base64')}`,
+        body: messageBody,
+        attributes: {
+          ApproximateReceiveCount: '1', SentTimestamp: String(now.getTime()), SenderId: 'AIDAIENQZJOLO23YVJ4VO', ApproximateFirstReceiveTimestamp: String(now.getTime()),
+        },
+        messageAttributes: {},
+        md5OfBody: crypto.createHash('md5').update(messageBody).digest('hex'),
+        eventSource: 'aws:sqs',
+        eventSourceARN: this.names.triggerQueueArn,
+        awsRegion: this.model.region,
+      }],
+    };
+    const before = new Set(this.env.stepFunctions.executions.map((e) => e.executionArn));
+    const out = await this.stack.lambda(this.fns.starter).invoke(sqsEvent);
+    const starterErrors: string[] = [];
+    if (out.error) starterErrors.push(`starter: ${out.error.errorType}: ${out.error.errorMessage}`);
+    if ((out.result?.batchItemFailures ?? []).length > 0) starterErrors.push(`starter: batch item failures ${JSON.stringify(out.result.batchItemFailures)}`);
+    for (const l of out.logs) if (l.level === 'ERROR') starterErrors.push(`starter: logged ERROR "${l.message}"`);
+    this.current?.problems.push(...starterErrors);
+    const started = this.env.stepFunctions.executions.filter((e) => !before.has(e.executionArn));
+    if (started.length !== 1) throw new Error(`the starter started ${started.length} executions for ${key}: ${starterErrors.join('; ') || 'no error reported'}`);
+    return { executionArn: started[0].executionArn, name: started[0].name, input: JSON.parse(started[0].input) };
+  }
+
+  // --- the person ------------------------------------------------------------------------------
+
+  /**
+   * An approval task waits: the person reads the e-mail the approval request published, opens the
+   * link (GET: the confirm page; nothing may change), and presses the button (POST of the form to
+   * the same URL); or does nothing until the task times out.
+   */
+  private async person(task: CallbackTask): Promise<CallbackOutcome> {
+    const cur = this.current;
+    if (!cur) throw new Error('an approval task outside a scenario');
+    const fail = (problem: string): never => {
+      cur.problems.push(`${task.stateName}: ${problem}`);
+      const err = new Error(problem);
+      err.name = 'SimulationCheckFailed';
+      throw err;
+    };
+    const stage = task.input?.Payload?.stage;
+    const topic = stage === 'escalation' ? this.fns.request.environment.ESCALATION_TOPIC_ARN : this.fns.request.environment.PRIMARY_TOPIC_ARN;
+    const mails = this.env.sns.published(topic).filter((m) => m.message.includes(`Execution: ${task.executionArn}`));
+    if (mails.length !== 1) fail(`expected 1 notification on ${topic.split(':').pop()} for this execution, found ${mails.length}`);
+    const message = mails[0].message;
+    if (message.includes(task.token)) fail('the task token leaked into the notification');
+    const action = cur.human.shift() ?? 'timeout';
+    if (action === 'timeout') return 'timeout';
+
+    const link = message.split(/\s+/).find((w) => w.startsWith('https://') && w.includes(`action=${action}`));
+    if (!link) return fail(`no ${action} link in the notification`);
+    const url = new URL(link);
+    if (!url.href.startsWith(this.fns.request.environment.ENDPOINT_URL)) fail(`the link ${url.origin}${url.pathname} is not under the approval API ${this.fns.request.environment.ENDPOINT_URL}`);
+    const endpoint = this.stack.lambda(this.fns.endpoint);
+
+    // a mail scanner or the person opens the link: the confirm page, nothing decided
+    const callsBefore = this.env.wire.calls.length;
+    const get = await endpoint.invoke(apiGatewayEvent(url, 'GET', null));
+    cur.endpointCalls.push(get);
+    const changed = this.env.wire.calls.slice(callsBefore).filter((c) => MUTATING.has(c.action)).map((c) => `${c.service}:${c.action}`);
+    if (get.error || get.result?.statusCode !== 200) fail(`GET answered ${get.result?.statusCode ?? get.error?.errorType}: ${cut(pageText(String(get.result?.body ?? get.error?.errorMessage)))}`);
+    if (changed.length > 0 || this.env.stepFunctions.task(task.token).status !== 'OPEN') fail(`the GET changed something: ${changed.join(', ') || 'the task was answered'}`);
+
+    // the confirm page's form, posted to the page's own URL
+    const page = String(get.result.body);
+    const hidden = Object.fromEntries([...page.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1], unescapeHtml(m[2])]));
+    if (!page.includes('<form method="post"') || hidden.action !== action) fail(`the confirm page has no ${action} form`);
+    const form = new URLSearchParams({
+      ...hidden,
+      comment: action === 'approve' ? 'Photos match the garage quote.' : 'Damage predates the policy.',
+      name: PERSON.name,
+    });
+    const post = await endpoint.invoke(apiGatewayEvent(url, 'POST', form.toString()));
+    cur.endpointCalls.push(post);
+    if (post.error || post.result?.statusCode !== 200) fail(`POST answered ${post.result?.statusCode ?? post.error?.errorType}: ${cut(pageText(String(post.result?.body ?? post.error?.errorMessage)), 300)}`);
+    // the approval, as recorded: decided, and for the token this task was given
+    const approvalId = decodeURIComponent(url.pathname.split('/').pop()!);
+    const item = (await this.ddb.send(new GetCommand({ TableName: this.names.approvals, Key: { approvalId }, ConsistentRead: true }))).Item;
+    if (item?.status !== 'DECIDED' || item.taskToken !== task.token) {
+      fail(`the approval ${approvalId} is ${item ? `${item.status}${item.taskToken === task.token ? '' : ' for another task token'}` : 'missing'} after the POST`);
+    }
+    return 'answered';
+  }
+
+  private short(functionName: string): string {
+    const f = this.sfn.functions().find((x) => x.functionName === functionName);
+    return f ? f.logicalId.replace(/^Claims/, '').replace(/Function[0-9A-F]{8}$/, '') : functionName;
+  }
+
+  private causeText(cause: string): string {
+    try {
+      const parsed = JSON.parse(cause);
+      return String(parsed.errorMessage ?? cause);
+    } catch {
+      return cause;
+    }
+  }
 }

@@ -63,7 +63,7 @@ const OWNED_MARKER = 'managed-by:cdk-production-patterns:';
 
 const KINDS: Record<string, Kind> = {
   'Custom::IpRangeSync': {
-    update: (p) => ({ ...p, MaxRemovePercent: p.MaxRemovePercent === 40 ? 50 : 40 }),
+    update: (p) => ({ ...p, MaxRemovePercent: String(p.MaxRemovePercent) === '40' ? '50' : '40' }),
     afterCreate: (p, env) => targetProblems(p, env, 'filled'),
     // README: on stack deletion the owned security-group rules are revoked; prefix lists and IP sets go with the stack.
     afterDelete: (p, env) => targetProblems(p, env, 'no owned rules'),
@@ -95,8 +95,13 @@ const KINDS: Record<string, Kind> = {
     },
   },
   'Custom::S3BucketNotifications': {
-    update: (p) => p,
-    notRun: "aws-cdk-lib's BucketNotificationsHandler is inline Python (boto3); the wire layer runs Node.js assets",
+    // aws-cdk-lib's inline Python handler (boto3). The Update turns EventBridge delivery off.
+    update: (p) => ({ ...p, NotificationConfiguration: {} }),
+    afterCreate: (p, env) => ((env.s3.notificationConfiguration(p.BucketName) ?? '').includes('EventBridgeConfiguration')
+      ? [] : [`no EventBridgeConfiguration on ${p.BucketName} after Create`]),
+    // Managed notifications are removed with the stack.
+    afterDelete: (p, env) => ((env.s3.notificationConfiguration(p.BucketName) ?? '').includes('EventBridgeConfiguration')
+      ? [`EventBridgeConfiguration left on ${p.BucketName} after the stack deletion`] : []),
   },
 };
 

@@ -8,7 +8,7 @@
 import * as crypto from 'crypto';
 import { LocalLambda } from './lambda-runner';
 import { StackFunction, StackModel } from './stack-model';
-import { WireEnvironment } from './wire-environment';
+import { LocalFunction, WireEnvironment } from './wire-environment';
 import { CapturedCfnResponse } from './wire-server';
 
 /** One custom-resource request and what came of it. */
@@ -25,8 +25,20 @@ export interface LifecycleStep {
   readonly cleanup?: LifecycleStep;
 }
 
+/**
+ * CloudFormation hands a custom resource its properties with every scalar as a string (`50` ->
+ * "50", `true` -> "true"); handlers that expect numbers or booleans break only in a deployment.
+ */
+export function asCloudFormationSends(value: unknown): any {
+  if (Array.isArray(value)) return value.map(asCloudFormationSends);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, asCloudFormationSends(v)]));
+  }
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+}
+
 export class OfflineStack {
-  private readonly lambdas = new Map<string, LocalLambda>();
+  private readonly lambdas = new Map<string, LocalFunction>();
   private readonly physicalIds = new Map<string, string>();
   private readonly properties = new Map<string, Record<string, any>>();
 
@@ -66,9 +78,16 @@ export class OfflineStack {
 
   /** The stack's function as a warm execution environment (one per function, as Lambda reuses them). */
   public lambda(fn: StackFunction): LocalLambda {
+    const l = this.function(fn);
+    if (!(l instanceof LocalLambda)) throw new Error(`${fn.logicalId} is not a Node.js function; use function()`);
+    return l;
+  }
+
+  /** The stack's function of any supported runtime (Node.js bundled asset, Python inline handler). */
+  public function(fn: StackFunction): LocalFunction {
     let l = this.lambdas.get(fn.logicalId);
     if (!l) {
-      l = this.env.lambda(fn);
+      l = this.env.function(fn);
       this.lambdas.set(fn.logicalId, l);
     }
     return l;
@@ -77,8 +96,9 @@ export class OfflineStack {
   /** Sends one custom-resource request. `properties` replaces the template's (for an Update). */
   public async request(logicalId: string, requestType: 'Create' | 'Update' | 'Delete', properties?: Record<string, any>): Promise<LifecycleStep> {
     const res = this.model.resources[logicalId];
-    const resolved = properties ?? this.model.resolve(res.Properties ?? {});
     const old = this.properties.get(logicalId);
+    // A Delete carries the properties the resource has now (after any Update), as CloudFormation's does.
+    const resolved = asCloudFormationSends(properties ?? (requestType === 'Delete' && old ? old : this.model.resolve(res.Properties ?? {})));
     const requestId = crypto.randomUUID();
     const key = `${logicalId}/${requestId}`;
     const { ServiceToken, ...props } = resolved;
@@ -95,7 +115,7 @@ export class OfflineStack {
     if (requestType !== 'Create') event.PhysicalResourceId = this.physicalIds.get(logicalId);
     if (requestType === 'Update') event.OldResourceProperties = old;
     const fn = this.model.serviceTokenFunction(logicalId);
-    const out = await this.lambda(fn).invoke(event);
+    const out = await this.function(fn).invoke(event);
     const responses = this.env.wire.cfnResponsesFor(key);
     const response = responses[responses.length - 1];
     const previousId = this.physicalIds.get(logicalId);
@@ -117,7 +137,7 @@ export class OfflineStack {
   ): Promise<LifecycleStep> {
     const requestId = crypto.randomUUID();
     const key = `${logicalId}/${requestId}`;
-    const out = await this.lambda(fn).invoke({
+    const out = await this.function(fn).invoke({
       RequestType: requestType,
       ServiceToken: properties.ServiceToken,
       ResponseURL: this.env.wire.responseUrl(key),

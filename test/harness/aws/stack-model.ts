@@ -4,6 +4,7 @@
  * CloudFormation resolves them, and each Lambda function's bundled asset and environment.
  */
 import * as crypto from 'crypto';
+import * as fs from 'fs';
 import * as path from 'path';
 
 export const WIRE_ACCOUNT = '123456789012';
@@ -35,6 +36,8 @@ export interface StackFunction {
   readonly environment: Record<string, string>;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** The Lambda runtime (`nodejs24.x`, `python3.13`...). */
+  readonly runtime: string;
 }
 
 function hex(seed: string, length: number): string {
@@ -212,14 +215,27 @@ export class StackModel {
   public functions(): StackFunction[] {
     return this.ofType('AWS::Lambda::Function').map(([logicalId, p]) => {
       const key = this.resolve(p.Code?.S3Key) as string | undefined;
-      if (!key) throw new Error(`StackModel: function ${logicalId} has no S3 asset (inline code is not run on the wire layer)`);
+      const runtime = String(p.Runtime ?? 'nodejs24.x');
+      let assetDir: string;
+      if (key) {
+        const hash = key.replace(/\.zip$/, '');
+        assetDir = path.join(this.options.assemblyDir, this.options.assetPaths?.[hash] ?? `asset.${hash}`);
+      } else if (p.Code?.ZipFile !== undefined) {
+        // Inline code: CloudFormation writes it as index.py / index.js.
+        assetDir = path.join(this.options.assemblyDir, `inline.${logicalId}`);
+        fs.mkdirSync(assetDir, { recursive: true });
+        fs.writeFileSync(path.join(assetDir, runtime.startsWith('python') ? 'index.py' : 'index.js'), String(this.resolve(p.Code.ZipFile)));
+      } else {
+        throw new Error(`StackModel: function ${logicalId} has neither an S3 asset nor inline code`);
+      }
       const vars = p.Environment?.Variables ?? {};
       const environment: Record<string, string> = {};
       for (const [k, v] of Object.entries(vars)) environment[k] = String(this.resolve(v));
       return {
         logicalId,
         functionName: this.physicalName(logicalId),
-        assetDir: path.join(this.options.assemblyDir, this.options.assetPaths?.[key.replace(/\.zip$/, '')] ?? `asset.${key.replace(/\.zip$/, '')}`),
+        assetDir,
+        runtime,
         handler: p.Handler ?? 'index.handler',
         environment,
         timeoutSeconds: Number(p.Timeout ?? 3),

@@ -4,7 +4,8 @@
  * bundled assets against it. Start one per test file (`await WireEnvironment.start()`), stop it in
  * afterAll.
  */
-import { LocalLambda, LocalLambdaOptions } from './lambda-runner';
+import { InvokeResult, LocalLambda, LocalLambdaOptions } from './lambda-runner';
+import { LocalPythonLambda } from './python-lambda';
 import { BedrockRuntimeService } from './services/bedrock-runtime';
 import { CloudFormationService } from './services/cloudformation';
 import { DynamoDbService } from './services/dynamodb';
@@ -17,6 +18,12 @@ import { StepFunctionsService } from './services/step-functions';
 import { WafV2Service } from './services/wafv2';
 import { StackFunction } from './stack-model';
 import { WireServer } from './wire-server';
+
+/** A function's execution environment on the wire layer (Node.js or Python). */
+export interface LocalFunction {
+  invoke(event: unknown): Promise<InvokeResult>;
+  close(): Promise<void>;
+}
 
 export class WireEnvironment {
   /** Starts the server core, dynalite and every service module. */
@@ -49,12 +56,13 @@ export class WireEnvironment {
   public readonly secretsManager = new SecretsManagerService();
   public readonly stepFunctions = new StepFunctionsService();
   public readonly bedrockRuntime = new BedrockRuntimeService();
-  private readonly lambdas: LocalLambda[] = [];
+  private readonly lambdas: LocalFunction[] = [];
 
   private constructor() {}
 
-  /** A stack function as a warm execution environment against this environment. */
+  /** A stack function (Node.js) as a warm execution environment against this environment. */
   public lambda(fn: StackFunction, options: Partial<LocalLambdaOptions> = {}): LocalLambda {
+    if (!fn.runtime.startsWith('nodejs')) throw new Error(`${fn.logicalId}: runtime ${fn.runtime}; use function()`);
     const l = new LocalLambda({
       assetDir: fn.assetDir,
       handler: fn.handler,
@@ -64,6 +72,22 @@ export class WireEnvironment {
       memoryMb: fn.memoryMb,
       wire: this.wire,
       ...options,
+    });
+    this.lambdas.push(l);
+    return l;
+  }
+
+  /** A stack function of any supported runtime (Node.js bundled assets; Python inline handlers). */
+  public function(fn: StackFunction): LocalFunction {
+    if (fn.runtime.startsWith('nodejs')) return this.lambda(fn);
+    if (!fn.runtime.startsWith('python')) throw new Error(`${fn.logicalId}: runtime ${fn.runtime} is not run on the wire layer`);
+    const l = new LocalPythonLambda({
+      codeDir: fn.assetDir,
+      handler: fn.handler,
+      environment: fn.environment,
+      functionName: fn.functionName,
+      timeoutSeconds: fn.timeoutSeconds,
+      wire: this.wire,
     });
     this.lambdas.push(l);
     return l;

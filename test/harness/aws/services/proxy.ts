@@ -5,7 +5,7 @@
 import * as http from 'http';
 import { WireRequest, WireResponse } from '../protocols';
 
-export async function forward(target: string, req: WireRequest): Promise<WireResponse> {
+export async function forward(target: string, req: WireRequest, options: { keepHost?: boolean } = {}): Promise<WireResponse> {
   const url = new URL(target);
   const query = req.query.toString();
   return new Promise<WireResponse>((resolve, reject) => {
@@ -14,7 +14,8 @@ export async function forward(target: string, req: WireRequest): Promise<WireRes
       port: url.port,
       method: req.method,
       path: `${req.path}${query ? `?${query}` : ''}`,
-      headers: { ...req.headers, 'host': url.host, 'content-length': String(req.body.length) },
+      // keepHost: the request's SigV4 signature covers the Host header, for a target that verifies it.
+      headers: { ...req.headers, 'host': options.keepHost ? req.headers.host : url.host, 'content-length': String(req.body.length) },
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -11,7 +11,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { BedrockRuntimeClient, ConverseCommand, ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -23,6 +22,7 @@ import {
 } from './contracts';
 import { checkSchema, validateValue } from './json-schema';
 import { structuredLog } from './log';
+import { documentClient } from '../../core/runtime/document-client';
 
 /**
  * Largest image the reasoner sends as bytes: Converse accepts images of at most 3.75 MB each
@@ -212,7 +212,7 @@ async function converse(deps: ReasonerDeps, input: ConverseCommandInput): Promis
     const message = err instanceof Error ? err.message : String(err);
     if (RETRYABLE_MODEL_ERRORS.includes(name)) {
       if (name === 'ThrottlingException') deps.metrics.count(METRIC.modelThrottles, 1, input.modelId ?? '');
-      deps.log.warn('Bedrock Converse failed with a retryable error', { modelId: input.modelId, error: name, message });
+      deps.log.warn('Bedrock Converse failed with a retryable error', { modelId: input.modelId, error: name, errorMessage: message });
       throw namedError(name, `Bedrock Converse (${input.modelId}): ${name}: ${message}`);
     }
     throw err;
@@ -240,6 +240,9 @@ async function readImage(deps: ReasonerDeps, validation: ValidationResult): Prom
     Bucket: validation.bucket,
     Key: validation.key,
     ...(validation.versionId ? { VersionId: validation.versionId } : {}),
+    // the object the validator described: overwritten since (a bucket without versioning), the read
+    // fails (412 PreconditionFailed) rather than send the model bytes that were never validated
+    ...(validation.etag ? { IfMatch: validation.etag } : {}),
   }));
   if (!res.Body) throw new Error(`s3://${validation.bucket}/${validation.key}: GetObject returned no body`);
   if ((res.ContentLength ?? 0) > MAX_IMAGE_BYTES) {
@@ -419,7 +422,7 @@ function init(): { deps: ReasonerDeps; flush: () => void } {
       // One attempt: the state machine's Retry owns the back-off for model errors.
       bedrock: new BedrockRuntimeClient({ maxAttempts: 1 }),
       s3: new S3Client({}),
-      ddb: DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } }),
+      ddb: documentClient(),
       metrics,
       now: () => new Date(),
       log: structuredLog(logger),

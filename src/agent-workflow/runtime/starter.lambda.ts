@@ -76,8 +76,9 @@ async function startOne(record: SQSRecord, deps: StarterDeps, log: StarterLog): 
       log.info('Duplicate event: execution already exists', { messageId, name, bucket: object.bucket, key: object.key });
       return 'duplicate';
     }
+    // not `message`: the logger's own key (Powertools drops an extra key of that name)
     log.error('StartExecution failed; the message will be retried', {
-      messageId, name, error: errName, message: err instanceof Error ? err.message : String(err),
+      messageId, name, error: errName, errorMessage: err instanceof Error ? err.message : String(err),
     });
     return 'failed';
   }

@@ -165,15 +165,35 @@ function errorName(err: unknown): string {
   return isRecord(err) && typeof err.name === 'string' ? err.name : '';
 }
 
+function httpStatus(err: unknown): number | undefined {
+  const status = isRecord(err) && isRecord(err.$metadata) ? err.$metadata.httpStatusCode : undefined;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * S3's names for the statuses of a HeadObject error. A HEAD answer has no body, so no S3 error code:
+ * the SDK names a 404 `NotFound` and anything else `Unknown`. The state machine retries by name
+ * (SlowDown, InternalError) and an operator reads the name, so a failure is renamed by its status.
+ */
+const HEAD_ERROR_NAMES: Readonly<Record<number, string>> = {
+  400: 'BadRequest', 403: 'Forbidden', 405: 'MethodNotAllowed', 412: 'PreconditionFailed', 500: 'InternalError', 503: 'SlowDown',
+};
+
 async function headObject(deps: ValidatorDeps, req: Request): Promise<HeadObjectCommandOutput> {
   try {
     return await deps.s3.send(new HeadObjectCommand({ Bucket: req.bucket, Key: req.key, VersionId: req.versionId ?? undefined }));
   } catch (err) {
     const name = errorName(err);
-    if (NOT_FOUND_ERRORS.has(name)) throw new InvalidInput('object not found');
-    // A version id naming a delete marker (405), or a malformed version id (400, no body on HEAD).
-    if (req.versionId !== null && name === 'MethodNotAllowed') throw new InvalidInput('object not found (the version is a delete marker)');
-    if (req.versionId !== null && (name === 'BadRequest' || name === 'InvalidArgument')) throw new InvalidInput('invalid version id');
+    const status = httpStatus(err);
+    if (NOT_FOUND_ERRORS.has(name) || status === 404) throw new InvalidInput('object not found');
+    // A version id naming a delete marker (405), or a malformed version id (400): told by the status only.
+    if (req.versionId !== null && status === 405) throw new InvalidInput('object not found (the version is a delete marker)');
+    if (req.versionId !== null && status === 400) throw new InvalidInput('invalid version id');
+    if (name === 'Unknown' && status !== undefined && HEAD_ERROR_NAMES[status]) {
+      const named = new Error(`S3 HeadObject failed: HTTP ${status} (${HEAD_ERROR_NAMES[status]})`, { cause: err });
+      named.name = HEAD_ERROR_NAMES[status];
+      throw named;
+    }
     throw err;
   }
 }

@@ -185,3 +185,21 @@ export function jsonBody(req: WireRequest): any {
   const text = req.body.toString('utf8');
   return text ? JSON.parse(text) : {};
 }
+
+/** A JSON request's body for the call log: parsed, or the raw text when it is not JSON. */
+export function decodeJsonForLog(req: WireRequest): unknown {
+  try {
+    return jsonBody(req);
+  } catch {
+    return req.body.toString('utf8');
+  }
+}
+
+/** A JSON request's input; a body that is not JSON is the services' SerializationException. */
+export function jsonInput(req: WireRequest): Record<string, unknown> {
+  try {
+    return jsonBody(req);
+  } catch {
+    throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
+  }
+}

@@ -5,15 +5,16 @@
  * the reasoner switches on.
  */
 import {
-  AccessDeniedException, BedrockRuntimeClient, BedrockRuntimeServiceException, ConverseCommand, ConverseCommandInput, ModelNotReadyException,
+  AccessDeniedException, BedrockRuntimeClient, ConverseCommand, ConverseCommandInput, ModelNotReadyException,
   ModelTimeoutException, ServiceUnavailableException, ThrottlingException, ValidationException,
 } from '@aws-sdk/client-bedrock-runtime';
+import { CONTRACT_CREDENTIALS, failureOf } from './kit';
 import { BedrockRuntimeService, CONVERSE_ERROR_STATUS } from '../../harness/aws/services/bedrock-runtime';
 import { WireServer } from '../../harness/aws/wire-server';
 
 const wire = new WireServer();
 const bedrock = new BedrockRuntimeService();
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 let client: BedrockRuntimeClient;
 
 beforeAll(async () => {
@@ -28,14 +29,7 @@ afterAll(async () => {
   await wire.stop();
 });
 
-async function failure(p: Promise<unknown>): Promise<{ name: string; status?: number; error?: unknown }> {
-  try {
-    await p;
-    return { name: 'no error' };
-  } catch (error) {
-    return { name: (error as Error).name, status: (error as BedrockRuntimeServiceException).$metadata?.httpStatusCode, error };
-  }
-}
+const failure = failureOf;
 
 const PROFILE = 'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0';
 const schema = { type: 'object', properties: { label: { type: 'string' }, score: { type: 'number' } }, required: ['label'] };

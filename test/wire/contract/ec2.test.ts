@@ -6,6 +6,7 @@ import {
   AuthorizeSecurityGroupIngressCommand, DescribeManagedPrefixListsCommand, DescribeSecurityGroupRulesCommand, EC2Client,
   GetManagedPrefixListEntriesCommand, ModifyManagedPrefixListCommand, RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
+import { failureOf } from './kit';
 import { Ec2Service } from '../../harness/aws/services/ec2';
 import { WireServer } from '../../harness/aws/wire-server';
 
@@ -28,14 +29,7 @@ const perm = (cidrs: string[], port = 443) => ({
   Ipv6Ranges: cidrs.filter((c) => c.includes(':')).map((CidrIpv6) => ({ CidrIpv6, Description: 'ip-range-sync:test' })),
 });
 
-async function nameOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
+const nameOf = async (p: Promise<unknown>): Promise<string> => (await failureOf(p)).name;
 
 test('authorize, describe (paged) and revoke by id round-trip through the real SDK', async () => {
   ec2.createSecurityGroup('sg-00000000000000001');

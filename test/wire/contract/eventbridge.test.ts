@@ -10,11 +10,12 @@ import {
   PutEventsRequestEntry,
   ThrottlingException,
 } from '@aws-sdk/client-eventbridge';
+import { CONTRACT_CREDENTIALS, rejectionOf } from './kit';
 import { EventBridgeService } from '../../harness/aws/services/eventbridge';
 import { WireServer } from '../../harness/aws/wire-server';
 
 const BUS = 'agent-workflow-events';
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 
 let wire: WireServer;
 let events: EventBridgeService;
@@ -36,14 +37,7 @@ afterAll(async () => {
   await wire.stop();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<EventBridgeServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as EventBridgeServiceException;
-  }
-  throw new Error('expected the call to fail');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf<EventBridgeServiceException>(promise);
 
 function entry(overrides: Partial<PutEventsRequestEntry> = {}): PutEventsRequestEntry {
   return {

@@ -12,12 +12,13 @@ import {
   ListObjectsV2Command, ListObjectVersionsCommand, NoSuchBucket, NoSuchKey, NotFound, PutBucketNotificationConfigurationCommand,
   PutBucketPolicyCommand, PutBucketTaggingCommand, PutBucketVersioningCommand, PutObjectCommand, S3Client, S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { CONTRACT_CREDENTIALS, failureOf } from './kit';
 import { s3Checksum, S3Service } from '../../harness/aws/services/s3';
 import { WireServer } from '../../harness/aws/wire-server';
 
 const wire = new WireServer();
 const s3 = new S3Service();
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 let client: S3Client;
 
 beforeAll(async () => {
@@ -28,14 +29,7 @@ beforeAll(async () => {
 afterAll(() => wire.stop());
 
 /** The error a call fails with (or 'no error'), with its HTTP status. */
-async function failure(p: Promise<unknown>): Promise<{ name: string; status?: number; error?: unknown }> {
-  try {
-    await p;
-    return { name: 'no error' };
-  } catch (error) {
-    return { name: (error as Error).name, status: (error as S3ServiceException).$metadata?.httpStatusCode, error };
-  }
-}
+const failure = failureOf;
 
 const md5 = (text: string) => `"${createHash('md5').update(text).digest('hex')}"`;
 

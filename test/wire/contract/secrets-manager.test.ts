@@ -7,12 +7,13 @@ import {
   DescribeSecretCommand, GetSecretValueCommand, InvalidParameterException, PutSecretValueCommand, ResourceExistsException,
   ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException,
 } from '@aws-sdk/client-secrets-manager';
+import { CONTRACT_CREDENTIALS, failureOf } from './kit';
 import { SecretsManagerService } from '../../harness/aws/services/secrets-manager';
 import { WireServer } from '../../harness/aws/wire-server';
 
 const wire = new WireServer();
 const secrets = new SecretsManagerService();
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 let client: SecretsManagerClient;
 
 beforeAll(async () => {
@@ -22,14 +23,7 @@ beforeAll(async () => {
 });
 afterAll(() => wire.stop());
 
-async function failure(p: Promise<unknown>): Promise<{ name: string; status?: number; error?: unknown }> {
-  try {
-    await p;
-    return { name: 'no error' };
-  } catch (error) {
-    return { name: (error as Error).name, status: (error as SecretsManagerServiceException).$metadata?.httpStatusCode, error };
-  }
-}
+const failure = failureOf;
 
 test('GetSecretValue finds a secret by full ARN, partial ARN and name; AWSCURRENT by default', async () => {
   const arn = secrets.createSecret('arn:aws:secretsmanager:us-east-1:123456789012:secret:SigningSecret3F2A-AbC123', 'k'.repeat(64));

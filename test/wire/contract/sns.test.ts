@@ -12,12 +12,13 @@ import {
   SNSClient,
   SNSServiceException,
 } from '@aws-sdk/client-sns';
+import { CONTRACT_CREDENTIALS, rejectionOf } from './kit';
 import { SnsService } from '../../harness/aws/services/sns';
 import { WireServer } from '../../harness/aws/wire-server';
 
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:approvals';
 const FIFO = 'arn:aws:sns:us-east-1:123456789012:approvals.fifo';
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 
 let wire: WireServer;
 let sns: SnsService;
@@ -39,14 +40,7 @@ afterAll(async () => {
   await wire.stop();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<SNSServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as SNSServiceException;
-  }
-  throw new Error('expected the call to fail');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf<SNSServiceException>(promise);
 
 function publishError(input: Partial<PublishCommandInput>): Promise<SNSServiceException> {
   return rejection(once.send(new PublishCommand({ TopicArn: TOPIC, Message: 'hello', ...input })));

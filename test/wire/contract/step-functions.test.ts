@@ -23,11 +23,12 @@ import {
   TaskTimedOut,
   ValidationException,
 } from '@aws-sdk/client-sfn';
+import { CONTRACT_CREDENTIALS, rejectionOf } from './kit';
 import { StepFunctionsService, TASK_TIMED_OUT_MESSAGE } from '../../harness/aws/services/step-functions';
 import { WireServer } from '../../harness/aws/wire-server';
 
 const MACHINE = 'arn:aws:states:us-east-1:123456789012:stateMachine:agent-workflow';
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 
 let wire: WireServer;
 let sfn: StepFunctionsService;
@@ -50,14 +51,7 @@ afterAll(async () => {
 });
 
 /** The error a call rejects with (fails the test when it resolves). */
-async function rejection(promise: Promise<unknown>): Promise<SFNServiceException> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as SFNServiceException;
-  }
-  throw new Error('expected the call to fail');
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf<SFNServiceException>(promise);
 
 describe('StartExecution', () => {
   test('starts an execution and records name, input and state machine', async () => {

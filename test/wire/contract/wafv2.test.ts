@@ -1,6 +1,7 @@
 /** Contract of the WAFv2 and CloudFormation fakes with the real SDK clients. */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetIPSetCommand, UpdateIPSetCommand, WAFV2Client } from '@aws-sdk/client-wafv2';
+import { CONTRACT_CREDENTIALS, failureOf } from './kit';
 import { CloudFormationService } from '../../harness/aws/services/cloudformation';
 import { WafV2Service } from '../../harness/aws/services/wafv2';
 import { WireServer } from '../../harness/aws/wire-server';
@@ -8,7 +9,7 @@ import { WireServer } from '../../harness/aws/wire-server';
 const wire = new WireServer();
 const waf = new WafV2Service();
 const cfn = new CloudFormationService();
-const credentials = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+const credentials = CONTRACT_CREDENTIALS;
 let client: WAFV2Client;
 
 beforeAll(async () => {
@@ -18,14 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => wire.stop());
 
-async function nameOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'no error';
-  } catch (err) {
-    return (err as Error).name;
-  }
-}
+const nameOf = async (p: Promise<unknown>): Promise<string> => (await failureOf(p)).name;
 
 test('GetIPSet / UpdateIPSet with lock tokens; UpdateIPSet replaces the description', async () => {
   waf.createIpSet('11111111-2222-3333-4444-555555555555', { name: 'set', description: 'kept' });

@@ -218,17 +218,7 @@ export class Ec2Service implements ServiceModule {
     this.groups.set(input.GroupId, existing.filter((e) => !removing.includes(e)));
     return ec2Response('RevokeSecurityGroupIngress', {
       return: true,
-      revokedSecurityGroupRuleSet: removing.map((r) => ({
-        securityGroupRuleId: r.securityGroupRuleId,
-        groupId: r.groupId,
-        isEgress: false,
-        ipProtocol: r.ipProtocol,
-        fromPort: r.fromPort,
-        toPort: r.toPort,
-        cidrIpv4: r.cidrIpv4,
-        cidrIpv6: r.cidrIpv6,
-        description: r.description,
-      })),
+      revokedSecurityGroupRuleSet: removing.map((r) => this.ruleXml(r)),
     });
   }
 

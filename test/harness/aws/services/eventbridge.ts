@@ -14,7 +14,7 @@
  *   turns it into an entry error (ResourceNotFoundException) for tests that want it loud.
  */
 import * as crypto from 'crypto';
-import { AwsError, jsonBody, jsonResponse, jsonTarget, WireRequest, WireResponse } from '../protocols';
+import { AwsError, decodeJsonForLog, jsonInput, jsonResponse, jsonTarget, WireRequest, WireResponse } from '../protocols';
 import { ServiceModule } from '../wire-server';
 
 /** Most entries in one PutEvents request. */
@@ -125,20 +125,11 @@ export class EventBridgeService implements ServiceModule {
   }
 
   public decode(req: WireRequest): unknown {
-    try {
-      return jsonBody(req);
-    } catch {
-      return req.body.toString('utf8');
-    }
+    return decodeJsonForLog(req);
   }
 
   public handle(req: WireRequest, action: string): WireResponse {
-    let input: Record<string, unknown>;
-    try {
-      input = jsonBody(req);
-    } catch {
-      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
-    }
+    const input = jsonInput(req);
     if (action !== 'PutEvents') {
       throw new AwsError('UnknownOperationException', `The EventBridge fake does not implement ${action || '(no X-Amz-Target)'}`);
     }

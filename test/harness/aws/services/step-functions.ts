@@ -19,7 +19,7 @@
  *   (output 256 KiB in UTF-8 bytes, error 256, cause 32768, token 2048): ValidationException.
  */
 import * as crypto from 'crypto';
-import { AwsError, jsonBody, jsonResponse, jsonTarget, WireRequest, WireResponse } from '../protocols';
+import { AwsError, decodeJsonForLog, jsonInput, jsonResponse, jsonTarget, WireRequest, WireResponse } from '../protocols';
 import { ServiceModule } from '../wire-server';
 
 /** Largest output, input or payload Step Functions accepts, in UTF-8 bytes (256 KiB). */
@@ -208,20 +208,11 @@ export class StepFunctionsService implements ServiceModule {
   }
 
   public decode(req: WireRequest): unknown {
-    try {
-      return jsonBody(req);
-    } catch {
-      return req.body.toString('utf8');
-    }
+    return decodeJsonForLog(req);
   }
 
   public handle(req: WireRequest, action: string): WireResponse {
-    let input: Record<string, unknown>;
-    try {
-      input = jsonBody(req);
-    } catch {
-      throw new AwsError('SerializationException', 'Start of structure or map found where not expected.');
-    }
+    const input = jsonInput(req);
     switch (action) {
       case 'StartExecution': return jsonResponse(this.startExecution(input));
       case 'DescribeExecution': return jsonResponse(this.describeExecution(input));

@@ -8,9 +8,23 @@ import * as path from 'path';
 import { App, Stack } from 'aws-cdk-lib';
 import { StackModel } from './stack-model';
 
-/** A fresh temporary output folder for an App (`new App({ outdir: tempOutdir('name') })`). */
+const created: string[] = [];
+let cleanupRegistered = false;
+
+/**
+ * A fresh temporary output folder for an App (`new App({ outdir: tempOutdir('name') })`), removed
+ * when the process exits.
+ */
 export function tempOutdir(name: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `wire-${name}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `wire-${name}-`));
+  created.push(dir);
+  if (!cleanupRegistered) {
+    cleanupRegistered = true;
+    process.once('exit', () => {
+      for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  return dir;
 }
 
 /** Synthesizes `app` and models one of its stacks (the only one when `stackName` is not given). */

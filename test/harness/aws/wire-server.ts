@@ -123,6 +123,7 @@ export function wireCertificate(): Promise<WireCertificate> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wire-tls-'));
     const caFile = path.join(dir, 'ca.pem');
     fs.writeFileSync(caFile, pems.cert);
+    process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
     return { cert: pems.cert, key: pems.private, caFile };
   })();
   return certificate;

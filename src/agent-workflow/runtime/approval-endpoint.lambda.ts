@@ -24,6 +24,8 @@ import { LinkAction, verifyLink } from './link-signing';
 import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
 import { documentClient } from '../../core/runtime/document-client';
+import { requireEnv } from '../../core/runtime/env';
+import { StructuredLog } from '../../core/runtime/log';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 /** A DECIDING record older than this (twice the function timeout) belongs to a crashed request. */
@@ -44,11 +46,8 @@ export interface ApprovalEndpointConfig {
   readonly metricsNamespace: string;
 }
 
-export interface Log {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
+/** The structured log (core/runtime/log.ts). */
+export type Log = StructuredLog;
 
 export interface CountMetrics {
   count(name: string, value: number): void;
@@ -72,12 +71,6 @@ interface StoredItem extends ApprovalItem {
   readonly decidedAt?: string;
   /** Epoch seconds when a request began deciding (status DECIDING). */
   readonly decidingAt?: number;
-}
-
-function requireEnv(env: Record<string, string | undefined>, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new Error(`Environment variable ${name} is required and must not be empty`);
-  return value;
 }
 
 /** Reads and checks the configuration; the error names the variable. */

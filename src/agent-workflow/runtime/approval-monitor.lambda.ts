@@ -11,6 +11,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBDocumentClient, QueryCommand, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { METRIC } from './contracts';
 import { documentClient } from '../../core/runtime/document-client';
+import { requireEnv } from '../../core/runtime/env';
 
 export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 export const BY_STATUS_INDEX = 'byStatus';
@@ -30,12 +31,6 @@ export interface ApprovalMonitorDeps {
   readonly ddb: DynamoDBDocumentClient;
   readonly now: () => Date;
   readonly metrics: { gauge(name: string, unit: 'Count' | 'Seconds', value: number): void };
-}
-
-function requireEnv(env: Record<string, string | undefined>, name: string): string {
-  const value = env[name]?.trim();
-  if (!value) throw new Error(`Environment variable ${name} is required and must not be empty`);
-  return value;
 }
 
 export function readApprovalMonitorConfig(env: Record<string, string | undefined>): ApprovalMonitorConfig {

@@ -16,6 +16,8 @@ import { approvalIdFor, buildLinks } from './link-signing';
 import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
 import { documentClient } from '../../core/runtime/document-client';
+import { requireEnv } from '../../core/runtime/env';
+import { StructuredLog } from '../../core/runtime/log';
 
 /** The approvals table item as written: the contract item plus what the confirm page shows. */
 export interface StoredApprovalItem extends ApprovalItem {
@@ -43,11 +45,8 @@ export interface ApprovalRequestResult {
   readonly expiresAt: number;
 }
 
-export interface Log {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
+/** The structured log (core/runtime/log.ts). */
+export type Log = StructuredLog;
 
 export interface ApprovalRequestDeps {
   readonly ddb: DynamoDBDocumentClient;
@@ -59,14 +58,6 @@ export interface ApprovalRequestDeps {
   readonly log: Log;
 }
 
-function requireEnv(env: Record<string, string | undefined>, name: string, allowEmpty = false): string {
-  const value = env[name];
-  if (value === undefined || (!allowEmpty && value.trim() === '')) {
-    throw new Error(`Environment variable ${name} is required${allowEmpty ? '' : ' and must not be empty'}`);
-  }
-  return value.trim();
-}
-
 /** Reads and checks the configuration; the error names the variable. */
 export function readApprovalRequestConfig(env: Record<string, string | undefined>): ApprovalRequestConfig {
   const endpointUrl = requireEnv(env, 'ENDPOINT_URL');
@@ -76,7 +67,7 @@ export function readApprovalRequestConfig(env: Record<string, string | undefined
     signingSecretArn: requireEnv(env, 'SIGNING_SECRET_ARN'),
     endpointUrl,
     primaryTopicArn: requireEnv(env, 'PRIMARY_TOPIC_ARN'),
-    escalationTopicArn: requireEnv(env, 'ESCALATION_TOPIC_ARN', true),
+    escalationTopicArn: requireEnv(env, 'ESCALATION_TOPIC_ARN', { allowEmpty: true }),
     eventBusName: requireEnv(env, 'EVENT_BUS_NAME'),
     eventSource: requireEnv(env, 'EVENT_SOURCE'),
     workflowName: requireEnv(env, 'WORKFLOW_NAME'),

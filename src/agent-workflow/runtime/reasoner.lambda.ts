@@ -23,6 +23,7 @@ import {
 import { checkSchema, validateValue } from './json-schema';
 import { structuredLog } from './log';
 import { documentClient } from '../../core/runtime/document-client';
+import { StructuredLog } from '../../core/runtime/log';
 
 /**
  * Largest image the reasoner sends as bytes: Converse accepts images of at most 3.75 MB each
@@ -172,11 +173,8 @@ export interface ReasonerMetrics {
   count(name: string, value: number, modelId: string): void;
 }
 
-export interface ReasonerLog {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
+/** The structured log (core/runtime/log.ts). */
+export type ReasonerLog = StructuredLog;
 
 export interface ReasonerDeps {
   readonly env: ReasonerEnv;

@@ -1,4 +1,15 @@
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaEvents from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { StarterFunction } from './runtime/starter-function';
+import { handlerDeadLetterQueue } from '../core/handlers';
 
 /** Options of the S3 trigger. */
 export interface S3TriggerOptions {
@@ -46,4 +57,68 @@ export class AgentTrigger {
     public readonly suffix: string,
     /** @internal */ public readonly _manualOnly = false,
   ) {}
+
+  /**
+   * Creates what delivers the trigger's events to the state machine, in `scope` (the workflow):
+   * the rule, the queue and its dead-letter queue, and the starter function. A manual trigger
+   * creates nothing.
+   * @internal
+   */
+  public _bind(scope: Construct, target: AgentTriggerTarget): BoundAgentTrigger | undefined {
+    if (this._manualOnly) return undefined;
+    if (this.bucket instanceof s3.Bucket) {
+      this.bucket.enableEventBridgeNotification();
+    } else {
+      Annotations.of(scope).addWarningV2('cdk-production-patterns:agent-trigger-eventbridge',
+        'The trigger bucket is imported: make sure its EventBridge notifications are enabled, or no execution will start.');
+    }
+    const key = target.encryptionKey;
+    const deadLetterQueue = handlerDeadLetterQueue(scope, 'TriggerDeadLetterQueue', 'the trigger queue and rule', key);
+    const queue = new sqs.Queue(scope, 'TriggerQueue', {
+      encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
+      encryptionMasterKey: key,
+      enforceSSL: true,
+      visibilityTimeout: Duration.minutes(3),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: 5 },
+    });
+    const escape = (s: string) => s.replace(/\*/g, '\\*');
+    const keyMatch = this.prefix && this.suffix
+      ? events.Match.wildcard(`${escape(this.prefix)}*${escape(this.suffix)}`)
+      : this.prefix ? events.Match.prefix(this.prefix) : this.suffix ? events.Match.suffix(this.suffix) : undefined;
+    new events.Rule(scope, 'ObjectCreatedRule', {
+      description: 'S3 Object Created events that start the agent workflow',
+      eventPattern: {
+        source: ['aws.s3'],
+        detailType: ['Object Created'],
+        detail: {
+          bucket: { name: [this.bucket.bucketName] },
+          ...(keyMatch ? { object: { key: keyMatch } } : {}),
+        },
+      },
+      targets: [new targets.SqsQueue(queue, { deadLetterQueue, retryAttempts: 8 })],
+    });
+    const starter = new StarterFunction(scope, 'StarterFunction', {
+      ...target.starterOptions(), description: 'Agent workflow: starts one execution per uploaded object (deduplicated by name)',
+    });
+    starter.addEnvironment('STATE_MACHINE_ARN', target.stateMachine.stateMachineArn);
+    target.stateMachine.grantStartExecution(starter);
+    starter.addEventSource(new lambdaEvents.SqsEventSource(queue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 5 }));
+    return { queue, deadLetterQueue, starter };
+  }
+}
+
+/** What a trigger delivers to. @internal */
+export interface AgentTriggerTarget {
+  readonly stateMachine: sfn.IStateMachine;
+  /** Options of the starter function (the workflow's handler defaults; called only when a starter is created). */
+  readonly starterOptions: () => lambda.FunctionOptions;
+  readonly encryptionKey?: kms.IKey;
+}
+
+/** What a trigger created. @internal */
+export interface BoundAgentTrigger {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly starter: lambda.Function;
 }

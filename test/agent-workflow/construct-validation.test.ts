@@ -1,12 +1,13 @@
 import { Duration, Size, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { CLAIM_SCHEMA, CLAUDE, IMAGES, minimalProps, newStack, NOVA_PRO_PROFILE, policyTool, reasoning } from './workflow-fixtures';
 import {
-  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, DecisionCondition, DynamoProjection, HumanApproval, HumanApprovalOptions, InputValidation,
-  ReasoningInvocation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
+  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition, DynamoProjection, HumanApproval, HumanApprovalOptions,
+  InputValidation, ReasoningInvocation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
 } from '../../src';
 
 // Synth-time validation: every error is thrown while the construct is built (no synthesis needed).
@@ -225,5 +226,100 @@ describe('ReasoningInvocation.AUTO', () => {
       reasoning: reasoning({ modelId: NOVA_PRO_PROFILE }),
     }));
     expect(reasonState(wf)).toBeInstanceOf(tasks.LambdaInvoke);
+  });
+});
+
+// Negative tests of the factories' and the construct's range checks: each error names the
+// construct path or the factory and tool, the prop, and the allowed range.
+describe('factory and range checks name what is wrong and what is allowed', () => {
+  const table = () => dynamodb.Table.fromTableName(newStack(), 'T', 't');
+  const query = (limit: number) => AgentTool.dynamoDbQuery('history', table(), {
+    keyConditionExpression: 'c = :c', expressionAttributeValues: { ':c': { S: 'x' } }, limit,
+  });
+
+  test.each([0, 51, -1])('AgentTool.dynamoDbQuery limit %d: the tool, the option and 1..50', (limit) => {
+    expect(() => query(limit)).toThrow(new RegExp(`^AgentTool history: limit must be 1\\.\\.50, got ${limit}$`));
+  });
+
+  test('AgentTool.dynamoDbQuery limits 1 and 50 are accepted', () => {
+    expect(query(1).name).toBe('history');
+    expect(query(50).name).toBe('history');
+  });
+
+  test('AgentTool.dynamoDbGetItem without attributes', () => {
+    expect(() => AgentTool.dynamoDbGetItem('policy', table(), { key: { id: tasks.DynamoAttributeValue.fromString('x') }, attributes: {} }))
+      .toThrow(/^AgentTool policy: attributes must name at least one attribute$/);
+  });
+
+  test.each(['http://api.example.com', 'api.example.com', 'ftp://api.example.com', ' https://api.example.com'])('AgentTool.http apiRoot %j: https only', (apiRoot) => {
+    const stack = newStack();
+    const connection = events.Connection.fromConnectionAttributes(stack, 'C', {
+      connectionName: 'c',
+      connectionArn: 'arn:aws:events:us-east-1:123456789012:connection/c/1',
+      connectionSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection/c/1',
+    });
+    expect(() => AgentTool.http('fraud', { connection, apiRoot, path: '/score' }))
+      .toThrow(new RegExp(`^AgentTool fraud: apiRoot must be an https:// URL, got '${apiRoot.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'$`));
+  });
+
+  test('more than 5 tools warns (does not throw): reliability, not a limit', () => {
+    const stack = newStack();
+    const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:tool');
+    const wf = new StepFunctionsAgentWorkflow(stack, 'W', minimalProps(stack, { tools: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => AgentTool.lambda(n, fn)) }));
+    expect(wf.node.metadata.map((m) => JSON.stringify(m.data)).join()).toContain('6 tools: agent reliability drops beyond 4-5 tools');
+  });
+
+  test.each([
+    ['all', () => DecisionCondition.all([])],
+    ['any', () => DecisionCondition.any([])],
+  ])('DecisionCondition.%s of an empty list', (name, make) => {
+    expect(make).toThrow(new RegExp(`^DecisionCondition\\.${name} needs at least one condition$`));
+  });
+
+  test('escalation over the one-year execution limit: the path, the prop and the limit', () => {
+    expect(() => build((stack) => ({
+      approval: approval(stack, { timeout: Duration.days(300), onTimeout: ApprovalTimeout.escalate(new sns.Topic(stack, 'Leads'), Duration.days(65)) }),
+    }))).toThrow(/^S\/W: invalid prop 'approval\.onTimeout': the approval and escalation timeouts together must stay under the one-year execution limit \(minus an hour\)$/);
+  });
+
+  test('escalation exactly at the limit (one year less an hour in all) is accepted', () => {
+    const wf = build((stack) => ({
+      approval: approval(stack, {
+        timeout: Duration.days(182), onTimeout: ApprovalTimeout.escalate(new sns.Topic(stack, 'Leads'), Duration.hours(183 * 24 - 1)),
+      }),
+    }));
+    expect(wf.approvalsTable).toBeDefined();
+  });
+
+  test('an approval timeout over the execution limit alone: the range', () => {
+    expect(() => build((stack) => ({ approval: approval(stack, { timeout: Duration.days(365) }) })))
+      .toThrow(/^S\/W: invalid prop 'approval\.timeout': must be in 60\.\.31532400, got 31536000$/);
+  });
+
+  test.each([
+    [Duration.days(36501), 'got 36501'],
+    [Duration.hours(36), 'got 1.5'],
+    [Duration.hours(1), 'got 0.041'],
+  ])('artifactRetention (how long the audit trail\'s artifacts are kept) %s: an integer in 1..36500 days', (retention, got) => {
+    expect(() => build(() => ({ artifactRetention: retention })))
+      .toThrow(new RegExp(`^S/W: invalid prop 'artifactRetention': must be an integer in 1\\.\\.36500, ${got.replace('.', '\\.')}`));
+  });
+
+  test('validation.maxSize above 5 GiB: the range in bytes', () => {
+    expect(() => build(() => ({ validation: InputValidation.s3Object({ maxSize: Size.gibibytes(6) }) })))
+      .toThrow(/^S\/W: invalid prop 'validation\.maxSize': must be in 1\.\.5368709120, got 6442450944$/);
+  });
+
+  test.each([
+    ['reasoning.maxRetries', { maxRetries: 11 }, /must be an integer in 0\.\.10, got 11/],
+    ['reasoning.schemaRetries', { schemaRetries: 4 }, /must be an integer in 0\.\.3, got 4/],
+  ] as const)('%s out of range', (prop, overrides, range) => {
+    expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, ...overrides }) })))
+      .toThrow(new RegExp(`^S/W: invalid prop '${prop.replace('.', '\\.')}': ${range.source}`));
+  });
+
+  test('checkpoint.memoryItems out of range', () => {
+    expect(() => build(() => ({ checkpoint: ContextCheckpoint.enabled({ memoryItems: 11 }) })))
+      .toThrow(/^S\/W: invalid prop 'checkpoint\.memoryItems': must be an integer in 0\.\.10, got 11$/);
   });
 });

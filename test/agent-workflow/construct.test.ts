@@ -724,3 +724,53 @@ describe('StepFunctionsAgentWorkflow: synth-time warnings', () => {
     expect(annotations.findWarning('*', Match.stringLikeRegexp('agent-image-bytes'))).toHaveLength(0);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// defects fixed in the split (issue 14, section 1): each test failed before its fix
+
+describe('StepFunctionsAgentWorkflow: image-size warning with a maxSize that is not a whole number of MiB', () => {
+  test('Size.kibibytes(4500) on the image-bytes path warns (with the size in MiB) instead of throwing at synth', () => {
+    const stack = newStack();
+    expect(() => new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, {
+      validation: InputValidation.s3Object({ maxSize: Size.kibibytes(4500) }),
+    }))).not.toThrow();
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('agent-image-bytes'));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.stringify(warnings[0].entry.data)).toContain('validation.maxSize is 4.39 MiB');
+  });
+});
+
+describe('StepFunctionsAgentWorkflow: the trigger dead-letter queue is built like every handler DLQ', () => {
+  let stack: Stack;
+  let wf: StepFunctionsAgentWorkflow;
+  let template: Template;
+  let key: kms.Key;
+
+  beforeAll(() => {
+    // a customer key and an S3 trigger, without approval (the approval monitor's DLQ would grant the key on its own)
+    stack = newStack();
+    key = new kms.Key(stack, 'WorkflowKey', { enableKeyRotation: true });
+    wf = new StepFunctionsAgentWorkflow(stack, 'Claims', {
+      trigger: AgentTrigger.s3ObjectCreated(uploadsBucket(stack, key), { prefix: 'in/' }),
+      validation: IMAGES,
+      reasoning: reasoning(),
+      encryptionKey: key,
+    });
+    template = Template.fromStack(stack);
+  });
+
+  test('EventBridge may use the key to deliver dead letters (the rule target\'s DLQ is encrypted with it)', () => {
+    const dlq = template.toJSON().Resources[logicalId(wf.triggerDeadLetterQueue!)].Properties;
+    expect(render(dlq.KmsMasterKeyId)).toBe(`<${logicalId(key)}.Arn>`);
+    const statements: any[] = template.toJSON().Resources[logicalId(key)].Properties.KeyPolicy.Statement;
+    // the shared helper's grant (the trigger queue's SqsQueue target grants its own, broader one for the queue itself)
+    const forEvents = statements.filter((st) => st.Principal?.Service === 'events.amazonaws.com').map((st) => [...actionsOf(st)].sort());
+    expect(forEvents).toContainEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+  });
+
+  test('the DLQ: TLS only, 14 days, its own redrive findings acknowledged; zero unsuppressed cdk-nag errors', () => {
+    const dlq = template.toJSON().Resources[logicalId(wf.triggerDeadLetterQueue!)].Properties;
+    expect(dlq.MessageRetentionPeriod).toBe(14 * 24 * 3600);
+    expectNoUnsuppressedNagErrors(stack);
+  });
+});

@@ -1,0 +1,56 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { StepFunctionsAgentWorkflow } from './step-functions-agent-workflow';
+
+/** What the workflow's alarms watch, besides its metric methods. @internal */
+export interface WorkflowAlarmsOptions {
+  /** Topic every alarm notifies (none: alarms without actions). */
+  readonly alarmTopic?: sns.ITopic;
+  /** Threshold of the pending-approval age alarm, when the workflow has human approval. */
+  readonly pendingApprovalAlarmAge?: Duration;
+  /** The workflow's own functions: one error alarm each. */
+  readonly functions: lambda.Function[];
+  readonly triggerDeadLetterQueue?: sqs.IQueue;
+}
+
+/**
+ * The workflow's alarms, from its metric methods: failed, timed-out and throttled executions, model
+ * throttles, schema violations, [old pending approvals,] handler errors[, trigger dead letters].
+ * Created in the workflow's scope (their logical ids do not depend on this file).
+ * @internal
+ */
+export function workflowAlarms(wf: StepFunctionsAgentWorkflow, modelId: string, o: WorkflowAlarmsOptions): cloudwatch.IAlarm[] {
+  const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
+    const a = new cloudwatch.Alarm(wf, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    if (o.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(o.alarmTopic));
+    return a;
+  };
+  const list: cloudwatch.IAlarm[] = [
+    alarm('ExecutionsFailedAlarm', wf.metricExecutionsFailed(), 'Agent workflow executions failed (the audit table holds the error of each).'),
+    alarm('ExecutionsTimedOutAlarm', wf.metricExecutionsTimedOut(), 'Agent workflow executions timed out.'),
+    alarm('ExecutionsThrottledAlarm', wf.stateMachine.metricThrottled({ period: Duration.minutes(5), statistic: 'Sum' }), 'Agent workflow state transitions were throttled.'),
+    alarm('ModelThrottlesAlarm', wf.metricModelThrottles(), `Bedrock throttled ${modelId} (retried with backoff; sustained throttling means the quota is too low).`, 5),
+    alarm('SchemaViolationsAlarm', wf.metricSchemaViolations({ period: Duration.minutes(5) }), 'The model answered outside the output schema (the answers are kept in S3).'),
+  ];
+  if (o.pendingApprovalAlarmAge) {
+    const age = o.pendingApprovalAlarmAge;
+    list.push(alarm('PendingApprovalAgeAlarm', wf.metricOldestPendingApprovalAge(), `An approval has been pending for more than ${age.toHumanString()}.`, age.toSeconds()));
+  }
+  o.functions.forEach((fn) => list.push(alarm(`${fn.node.id}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), `${fn.node.id} errored.`)));
+  if (o.triggerDeadLetterQueue) {
+    list.push(alarm('TriggerDeadLettersAlarm', o.triggerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      'Object Created events could not start an execution; they wait in the trigger dead-letter queue.'));
+  }
+  return list;
+}

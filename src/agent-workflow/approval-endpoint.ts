@@ -1,0 +1,189 @@
+import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { HumanApproval } from './approval';
+import { grantTable } from './grants';
+import { ApprovalEndpointFunction } from './runtime/approval-endpoint-function';
+import { ApprovalMonitorFunction } from './runtime/approval-monitor-function';
+import { ApprovalRequestFunction } from './runtime/approval-request-function';
+import { handlerDeadLetterQueue } from '../core/handlers';
+
+/** Function options with the workflow's defaults for one handler role (log group, tracing, env). @internal */
+export type HandlerDefaults = (role: string) => lambda.FunctionOptions;
+
+/** What the approval endpoint needs from the workflow. @internal */
+export interface ApprovalEndpointOptions {
+  readonly approval: HumanApproval;
+  readonly fnDefaults: HandlerDefaults;
+  readonly auditTable: dynamodb.ITable;
+  readonly eventBus: events.IEventBus;
+  readonly eventSource: string;
+  readonly authorizationType: apigw.AuthorizationType;
+  readonly userPool?: cognito.IUserPool;
+  readonly accessLogs: boolean;
+  readonly logRetention: logs.RetentionDays;
+  readonly encryptionKey?: kms.IKey;
+}
+
+/**
+ * The human-approval subsystem: the approvals table (task tokens by opaque id), the link-signing
+ * secret, the API (GET/POST /approvals/{id}) with its endpoint function, the request function the
+ * state machine calls with `.waitForTaskToken`, and the monitor that publishes pending approvals
+ * every 15 minutes; with their cdk-nag acknowledgements.
+ *
+ * Not a construct of its own: the resources are created in the workflow's scope with the ids they
+ * always had, so their logical ids (approvals table, secret) never change.
+ * @internal
+ */
+export class ApprovalEndpoint {
+  public readonly table: dynamodb.Table;
+  public readonly secret: secretsmanager.Secret;
+  public readonly api: apigw.RestApi;
+  /** The confirm page and decisions behind the API. */
+  public readonly endpointFn: lambda.Function;
+  /** Stores the task token and notifies approvers (`.waitForTaskToken`). */
+  public readonly requestFn: lambda.Function;
+  /** Publishes the pending-approval count and age. */
+  public readonly monitorFn: lambda.Function;
+
+  constructor(scope: Construct, o: ApprovalEndpointOptions) {
+    const key = o.encryptionKey;
+    const escalation = o.approval.options.onTimeout?.escalationTopic;
+    const table = new dynamodb.Table(scope, 'ApprovalsTable', {
+      partitionKey: { name: 'approvalId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: key ? dynamodb.TableEncryption.CUSTOMER_MANAGED : dynamodb.TableEncryption.AWS_MANAGED,
+      encryptionKey: key,
+      timeToLiveAttribute: 'ttl',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: 'byStatus',
+      partitionKey: { name: 'status', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'createdAt', type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: ['expiresAt'],
+    });
+    const secret = new secretsmanager.Secret(scope, 'SigningSecret', {
+      description: 'HMAC key that signs approval links',
+      encryptionKey: key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Rotating the link-signing key invalidates every outstanding approval link; rotate it by hand between approval waves (a new value takes effect within 5 minutes).',
+    });
+
+    // endpoint
+    const endpoint = new ApprovalEndpointFunction(scope, 'ApprovalEndpointFunction', {
+      ...o.fnDefaults('ApprovalEndpoint'), description: 'Agent workflow: approval confirm page and decisions',
+    });
+    endpoint.addEnvironment('APPROVALS_TABLE', table.tableName);
+    endpoint.addEnvironment('AUDIT_TABLE', o.auditTable.tableName);
+    endpoint.addEnvironment('SIGNING_SECRET_ARN', secret.secretArn);
+    endpoint.addEnvironment('EVENT_BUS_NAME', o.eventBus.eventBusName);
+    endpoint.addEnvironment('EVENT_SOURCE', o.eventSource);
+    grantTable(endpoint, table, ['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    grantTable(endpoint, o.auditTable, ['dynamodb:PutItem']);
+    secret.grantRead(endpoint);
+    o.eventBus.grantPutEventsTo(endpoint);
+
+    const accessLogGroup = o.accessLogs ? new logs.LogGroup(scope, 'ApprovalApiAccessLogs', {
+      retention: o.logRetention, removalPolicy: RemovalPolicy.DESTROY,
+    }) : undefined;
+    const api = new apigw.RestApi(scope, 'ApprovalApi', {
+      description: 'Agent workflow approvals',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: false,
+      deployOptions: {
+        stageName: 'v1',
+        throttlingRateLimit: 10,
+        throttlingBurstLimit: 20,
+        tracingEnabled: true,
+        accessLogDestination: accessLogGroup ? new apigw.LogGroupLogDestination(accessLogGroup) : undefined,
+        accessLogFormat: accessLogGroup ? apigw.AccessLogFormat.jsonWithStandardFields() : undefined,
+      },
+    });
+    const authorizer = o.userPool ? new apigw.CognitoUserPoolsAuthorizer(scope, 'ApprovalAuthorizer', { cognitoUserPools: [o.userPool] }) : undefined;
+    const methodOptions: apigw.MethodOptions = {
+      authorizationType: o.authorizationType,
+      authorizer,
+      requestValidator: new apigw.RequestValidator(scope, 'ApprovalRequestValidator', { restApi: api, validateRequestParameters: true, validateRequestBody: true }),
+      requestParameters: { 'method.request.path.id': true },
+    };
+    const integration = new apigw.LambdaIntegration(endpoint);
+    const resource = api.root.addResource('approvals').addResource('{id}');
+    resource.addMethod('GET', integration, methodOptions);
+    resource.addMethod('POST', integration, methodOptions);
+
+    // request (waitForTaskToken)
+    const request = new ApprovalRequestFunction(scope, 'ApprovalRequestFunction', {
+      ...o.fnDefaults('ApprovalRequest'), description: 'Agent workflow: stores the task token and notifies approvers',
+    });
+    request.addEnvironment('APPROVALS_TABLE', table.tableName);
+    request.addEnvironment('SIGNING_SECRET_ARN', secret.secretArn);
+    // The URL is built from the API id, not from the stage: the stage depends on the endpoint function,
+    // whose policy names the state machine, which invokes this function (a cycle otherwise).
+    request.addEnvironment('ENDPOINT_URL', `https://${api.restApiId}.execute-api.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}/v1/`);
+    request.addEnvironment('PRIMARY_TOPIC_ARN', o.approval.topic.topicArn);
+    request.addEnvironment('ESCALATION_TOPIC_ARN', escalation?.topicArn ?? '');
+    request.addEnvironment('EVENT_BUS_NAME', o.eventBus.eventBusName);
+    request.addEnvironment('EVENT_SOURCE', o.eventSource);
+    grantTable(request, table, ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    secret.grantRead(request);
+    o.approval.topic.grantPublish(request);
+    escalation?.grantPublish(request);
+    o.eventBus.grantPutEventsTo(request);
+
+    // monitor
+    const monitor = new ApprovalMonitorFunction(scope, 'ApprovalMonitorFunction', {
+      ...o.fnDefaults('ApprovalMonitor'), description: 'Agent workflow: publishes pending-approval count and age',
+    });
+    monitor.addEnvironment('APPROVALS_TABLE', table.tableName);
+    grantTable(monitor, table, ['dynamodb:Query'], 'byStatus');
+    const monitorDlq = handlerDeadLetterQueue(scope, 'ApprovalMonitorDeadLetterQueue', 'the approval monitor schedule', key);
+    new events.Rule(scope, 'ApprovalMonitorSchedule', {
+      schedule: events.Schedule.rate(Duration.minutes(15)),
+      targets: [new targets.LambdaFunction(monitor, { deadLetterQueue: monitorDlq, retryAttempts: 2 })],
+    });
+
+    this.table = table;
+    this.secret = secret;
+    this.api = api;
+    this.endpointFn = endpoint;
+    this.requestFn = request;
+    this.monitorFn = monitor;
+    this.acknowledgeNag(o);
+  }
+
+  /** The approval endpoint completes the state machine's approval tasks (SendTaskSuccess/Failure/Heartbeat). */
+  public bindStateMachine(stateMachine: sfn.IStateMachine): void {
+    stateMachine.grantTaskResponse(this.endpointFn);
+  }
+
+  private acknowledgeNag(o: ApprovalEndpointOptions): void {
+    const reasons: Record<string, string> = {
+      'AwsSolutions-APIG3': 'Two routes, throttled to 10 rps per stage; every request needs an HMAC-signed, expiring link checked before any read or write. Attach a WAF web ACL to the stage if your policy requires one.',
+      'AwsSolutions-APIG6': 'Execution logging needs the account-level API Gateway CloudWatch role, which this construct does not own; access logs and the handler\'s structured logs record every request.',
+      'AwsSolutions-COG4': o.userPool ? 'A Cognito authorizer is attached.' : 'Approvers authenticate with HMAC-signed, expiring, single-use links (or IAM/Cognito when approvalEndpointAuth says so).',
+      'AwsSolutions-APIG4': o.authorizationType === apigw.AuthorizationType.NONE
+        ? 'Authorization is the HMAC-signed, expiring, single-use link, verified by the handler before anything is read or changed.'
+        : 'IAM or Cognito authorization is configured.',
+      'AwsSolutions-APIG1': o.accessLogs ? 'Access logs are enabled.' : 'Access logs disabled by approvalEndpointAccessLogs: false.',
+    };
+    for (const [id, reason] of Object.entries(reasons)) Validations.of(this.api).acknowledge({ id, reason });
+    Validations.of(this.requestFn).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::kms:GenerateDataKey*]',
+      reason: 'aws-cdk-lib\'s grant to publish to a KMS-encrypted approval topic; scoped to that topic\'s key.',
+    });
+  }
+}

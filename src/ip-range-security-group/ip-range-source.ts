@@ -1,7 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { throwPropError } from '../core/errors';
-import type { SourceConfig } from './runtime/config';
+import type { SourceConfig } from './runtime/contracts';
 
 /** The SNS topic AWS publishes to whenever ip-ranges.json changes (always in us-east-1). */
 export const AMAZON_IP_SPACE_CHANGED_TOPIC_ARN = 'arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged';
@@ -79,7 +79,7 @@ const MANAGED_PREFIX_LISTS: Record<string, string> = {
 /** What a bound source tells the construct. @internal */
 export interface IpRangeSourceConfig {
   /** The source, as the sync handler reads it. @internal */
-  readonly _handlerConfig: any;
+  readonly _handlerConfig: SourceConfig;
   /** The document is AWS ip-ranges.json: subscribe to AmazonIpSpaceChanged. */
   readonly notifiedByAmazonIpSpaceChanged: boolean;
   /** A readable label (used in rule descriptions and logs). */

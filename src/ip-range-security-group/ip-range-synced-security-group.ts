@@ -1,4 +1,4 @@
-import { Annotations, CustomResource, Duration, Lazy, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -18,11 +18,12 @@ import { Construct } from 'constructs';
 import { AMAZON_IP_SPACE_CHANGED_TOPIC_ARN, IpRangeSource } from './ip-range-source';
 import { throwPropError, validateRange } from '../core/errors';
 import { acknowledgeBasicExecutionRole, handlerDeadLetterQueue } from '../core/handlers';
+import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './runtime/contracts';
 import { SyncFunction } from './runtime/sync-function';
-import { SyncTarget, SyncTargetConfig } from './sync-target';
+import { SyncTarget } from './sync-target';
 
 /** The CloudWatch namespace of the sync handler's metrics (dimensions `service` and `SyncId`). */
-export const IP_RANGE_SYNC_METRICS_NAMESPACE = 'CdkProductionPatterns/IpRangeSync';
+export const IP_RANGE_SYNC_METRICS_NAMESPACE: string = METRICS_NAMESPACE;
 
 /**
  * Properties of an IpRangeSyncedSecurityGroup.
@@ -153,115 +154,31 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     super(scope, id);
     const stack = Stack.of(this);
     this.syncId = this.node.addr;
-    this.metricDimensions = { service: 'ip-range-sync', SyncId: this.syncId };
+    this.metricDimensions = { service: SERVICE_NAME, SyncId: this.syncId };
 
     if (!props.sources || props.sources.length === 0) throwPropError(this, 'sources', 'must contain at least one IpRangeSource');
     const sources = props.sources.map((s) => s._bind(this));
-    const target: SyncTargetConfig = (props.target ?? SyncTarget.securityGroups())._bind(this);
     validateRange(this, 'maxRemovePercent', props.maxRemovePercent, 0, 100);
     const stalenessWindow = props.stalenessWindow ?? Duration.hours(6);
     validateRange(this, 'stalenessWindow (hours)', stalenessWindow.toHours({ integral: false }), 1, 24 * 7);
     const auditDays = (props.auditRetention ?? Duration.days(90)).toDays();
     validateRange(this, 'auditRetention (days)', auditDays, 1, 3650, { integer: true });
-    const ports = props.ports ?? [];
-    const portRules = ports.map((p) => p.toRuleJson() as { ipProtocol: string; fromPort?: number; toPort?: number });
 
     const ipv4 = sources.some((s) => s._handlerConfig.ipv4);
     const ipv6 = sources.some((s) => s._handlerConfig.ipv6);
-    const families = [...(ipv4 ? ['ipv4'] : []), ...(ipv6 ? ['ipv6'] : [])] as Array<'ipv4' | 'ipv6'>;
+    const families = [...(ipv4 ? ['ipv4' as const] : []), ...(ipv6 ? ['ipv6' as const] : [])];
 
-    // ---- target resources
-    this.securityGroups = [];
-    this.prefixLists = [];
-    this.ipSets = [];
-    let handlerTarget: Record<string, unknown>;
-    const mutations: iam.PolicyStatement[] = [];
-    const describes: string[] = [];
-
-    if (target.kind === 'securityGroups' || (target.kind === 'prefixList' && target.createSecurityGroup)) {
-      if (!props.vpc) throwPropError(this, 'vpc', `is required by the ${target.kind} target (it creates security groups)`);
-      if (ports.length === 0) throwPropError(this, 'ports', `must list at least one port for the ${target.kind} target`);
-    }
-
-    if (target.kind === 'securityGroups') {
-      for (let i = 0; i < target.maxGroups!; i++) {
-        this.securityGroups.push(new ec2.SecurityGroup(this, `Group${i + 1}`, {
-          vpc: props.vpc!,
-          description: `Ingress synced from ${sources.map((s) => s.label).join(', ')} (${i + 1}/${target.maxGroups}); managed by cdk-production-patterns`,
-          allowAllOutbound: false,
-        }));
-      }
-      handlerTarget = {
-        kind: 'securityGroups',
-        groupIds: this.securityGroups.map((g) => g.securityGroupId),
-        ports: portRules.map((p) => ({ protocol: p.ipProtocol, fromPort: p.fromPort ?? -1, toPort: p.toPort ?? -1 })),
-        rulesPerGroup: target.rulesPerGroup,
-      };
-      mutations.push(new iam.PolicyStatement({
-        actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress'],
-        resources: this.securityGroups.map((g) => stack.formatArn({ service: 'ec2', resource: 'security-group', resourceName: g.securityGroupId })),
-      }));
-      describes.push('ec2:DescribeSecurityGroupRules');
-    } else if (target.kind === 'prefixList') {
-      if (target.createSecurityGroup && !Token.isUnresolved(target.maxEntries)) {
-        const weight = target.maxEntries! * ports.length;
-        if (weight > target.securityGroupRuleQuota!) {
-          throwPropError(this, 'target.maxEntries',
-            `a rule referencing a prefix list counts its max entries against the group's quota: ${target.maxEntries} entries x ${ports.length} port(s) = ${weight} rules, but the group allows ${target.securityGroupRuleQuota} (securityGroupRuleQuota); lower maxEntries, raise the quota, or use SyncTarget.wafIpSet`);
-        }
-      }
-      for (const family of families) {
-        this.prefixLists.push(new ec2.CfnPrefixList(this, family === 'ipv4' ? 'PrefixListIpv4' : 'PrefixListIpv6', {
-          prefixListName: `${stack.stackName}-${id}-${family}`.slice(0, 255),
-          addressFamily: family === 'ipv4' ? 'IPv4' : 'IPv6',
-          maxEntries: target.maxEntries!,
-        }));
-      }
-      handlerTarget = {
-        kind: 'prefixList',
-        lists: this.prefixLists.map((pl, i) => ({ family: families[i], id: pl.attrPrefixListId, maxEntries: target.maxEntries })),
-      };
-      mutations.push(new iam.PolicyStatement({
-        actions: ['ec2:ModifyManagedPrefixList', 'ec2:GetManagedPrefixListEntries'],
-        resources: this.prefixLists.map((pl) => pl.attrArn),
-      }));
-      describes.push('ec2:DescribeManagedPrefixLists');
-      if (target.createSecurityGroup) {
-        const group = new ec2.SecurityGroup(this, 'PrefixListGroup', {
-          vpc: props.vpc!,
-          description: `Ingress from the prefix lists synced from ${sources.map((s) => s.label).join(', ')}`,
-          allowAllOutbound: false,
-        });
-        for (const pl of this.prefixLists) {
-          for (const port of ports) group.addIngressRule(ec2.Peer.prefixList(pl.attrPrefixListId), port, 'synced prefix list');
-        }
-        this.securityGroups.push(group);
-      }
-    } else {
-      const scopeValue = target.scope!;
-      if (scopeValue === 'CLOUDFRONT' && !Token.isUnresolved(stack.region) && stack.region !== 'us-east-1') {
-        throwPropError(this, 'target.scope', `CLOUDFRONT IP sets must be created in us-east-1, this stack is in ${stack.region}`);
-      }
-      for (const family of families) {
-        this.ipSets.push(new wafv2.CfnIPSet(this, family === 'ipv4' ? 'IpSetIpv4' : 'IpSetIpv6', {
-          scope: scopeValue,
-          ipAddressVersion: family === 'ipv4' ? 'IPV4' : 'IPV6',
-          // GetIPSet/UpdateIPSet need the name: give a unique, stable one.
-          name: `${Names.uniqueResourceName(this, { maxLength: 100, separator: '-' })}-${family}`,
-          addresses: [],
-          description: `Synced from ${sources.map((s) => s.label).join(', ')} by cdk-production-patterns`,
-        }));
-      }
-      handlerTarget = {
-        kind: 'wafIpSet',
-        scope: scopeValue,
-        sets: this.ipSets.map((s, i) => ({ family: families[i], id: s.attrId, name: s.name!, maxAddresses: 10_000 })),
-      };
-      mutations.push(new iam.PolicyStatement({
-        actions: ['wafv2:GetIPSet', 'wafv2:UpdateIPSet'],
-        resources: this.ipSets.map((s) => s.attrArn),
-      }));
-    }
+    // ---- target resources: the target creates them in this construct (their logical ids are ours)
+    const target = (props.target ?? SyncTarget.securityGroups())._bind(this, {
+      id,
+      vpc: props.vpc,
+      ports: props.ports ?? [],
+      families,
+      sources: sources.map((s) => ({ label: s.label, config: s._handlerConfig })),
+    });
+    this.securityGroups = [...target.securityGroups];
+    this.prefixLists = target.prefixLists;
+    this.ipSets = target.ipSets;
     this.connections = new ec2.Connections({ securityGroups: this.securityGroups });
 
     // ---- state, dead letters, function
@@ -286,7 +203,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     });
     const configJson = {
       sources: sources.map((s) => s._handlerConfig),
-      target: handlerTarget,
+      target: target.handlerConfig,
     };
     const fn = new SyncFunction(this, 'Sync', {
       description: `cdk-production-patterns: syncs ${sources.map((s) => s.label).join(', ')} into ${target.kind}`,
@@ -301,20 +218,20 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       retryAttempts: 2,
       reservedConcurrentExecutions: (props.serializeSyncs ?? true) ? 1 : undefined,
       environment: {
-        SYNC_ID: this.syncId,
-        SYNC_SOURCES: stack.toJsonString(configJson.sources),
-        SYNC_TARGET: stack.toJsonString(configJson.target),
-        SYNC_STATE_TABLE: this.stateTable.tableName,
-        SYNC_DRY_RUN: String(props.dryRun ?? false),
-        SYNC_MAX_REMOVE_PERCENT: String(props.maxRemovePercent ?? 50),
-        SYNC_AUDIT_TTL_DAYS: String(auditDays),
-        POWERTOOLS_LOG_LEVEL: 'INFO',
+        [ENV.syncId]: this.syncId,
+        [ENV.sources]: stack.toJsonString(configJson.sources),
+        [ENV.target]: stack.toJsonString(configJson.target),
+        [ENV.stateTable]: this.stateTable.tableName,
+        [ENV.dryRun]: String(props.dryRun ?? false),
+        [ENV.maxRemovePercent]: String(props.maxRemovePercent ?? 50),
+        [ENV.auditTtlDays]: String(auditDays),
+        [ENV.logLevel]: 'INFO',
       },
     });
     this.syncFunction = fn;
-    for (const st of mutations) fn.addToRolePolicy(st);
-    if (describes.length) {
-      fn.addToRolePolicy(new iam.PolicyStatement({ actions: describes, resources: ['*'] }));
+    for (const st of target.statements) fn.addToRolePolicy(st);
+    if (target.describeActions.length) {
+      fn.addToRolePolicy(new iam.PolicyStatement({ actions: target.describeActions, resources: ['*'] }));
     }
     fn.addToRolePolicy(new iam.PolicyStatement({
       actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
@@ -413,10 +330,6 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
         'Sync events landed in the dead-letter queue: the sync could not process them after retries.'),
     ];
 
-    if (target.kind === 'securityGroups' && sources.some((s) => s._handlerConfig.kind === 'github' && (s._handlerConfig.services as string[]).includes('actions'))) {
-      Annotations.of(this).addWarningV2('cdk-production-patterns:githubActionsInSecurityGroups',
-        'GitHub "actions" publishes thousands of CIDRs: far more than security groups can hold. Use SyncTarget.wafIpSet() for it.');
-    }
   }
 
   /** Adds every security group of this construct to a connectable (a load balancer, an instance...). */
@@ -427,47 +340,47 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
 
   /** Failed syncs (bad documents, md5 mismatches, API errors), including those during deployment. */
   public metricSyncFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('SyncFailure', { period: Duration.minutes(5), ...props });
+    return this.handlerMetric(METRIC.syncFailure, { period: Duration.minutes(5), ...props });
   }
 
   /** Syncs that completed (applied, already in sync, or a stale notification skipped). */
   public metricSuccessfulSyncs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('SuccessfulSync', props);
+    return this.handlerMetric(METRIC.successfulSync, props);
   }
 
   /** Syncs refused by the change-size guard. */
   public metricGuardRefusals(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('GuardRefusal', props);
+    return this.handlerMetric(METRIC.guardRefusal, props);
   }
 
   /** Syncs refused because the merged ranges do not fit the target. */
   public metricCapacityExceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('CapacityExceeded', props);
+    return this.handlerMetric(METRIC.capacityExceeded, props);
   }
 
   /** Rules or entries added. */
   public metricAdded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('Added', props);
+    return this.handlerMetric(METRIC.added, props);
   }
 
   /** Rules or entries removed. */
   public metricRemoved(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('Removed', props);
+    return this.handlerMetric(METRIC.removed, props);
   }
 
   /** Mutating EC2/WAF calls made. */
   public metricMutatingCalls(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('MutatingCalls', props);
+    return this.handlerMetric(METRIC.mutatingCalls, props);
   }
 
   /** CIDRs in the merged cover (statistic Maximum is meaningful). */
   public metricDesiredCidrs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('DesiredCidrs', { statistic: 'Maximum', ...props });
+    return this.handlerMetric(METRIC.desiredCidrs, { statistic: 'Maximum', ...props });
   }
 
   /** Sync duration in milliseconds. */
   public metricSyncDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.handlerMetric('SyncDuration', { statistic: 'p99', ...props });
+    return this.handlerMetric(METRIC.syncDuration, { statistic: 'p99', ...props });
   }
 
   /** Grants read access to the sync state and audit trail. */

@@ -1,4 +1,5 @@
-import { ENV, parseSyncConfig } from '../../src/ip-range-security-group/runtime/config';
+import { parseSyncConfig } from '../../src/ip-range-security-group/runtime/config';
+import { ENV } from '../../src/ip-range-security-group/runtime/contracts';
 
 const valid = (): Record<string, string> => ({
   [ENV.syncId]: 'c8abc',

@@ -1,8 +1,9 @@
 /* eslint-disable no-bitwise -- an independent bit-level model of addresses and a seeded PRNG */
+import { assertPlanAllowed, PlanRefusedError } from './plan-helpers';
 import { PortRange } from '../../src/ip-range-security-group/runtime/capacity';
 import { CidrsByFamily, indexCidrs, InvalidCidrError } from '../../src/ip-range-security-group/runtime/cidr';
 import {
-  applyPrefixListPlan, applySecurityGroupPlan, assertPlanAllowed, checkRemovalGuard, OwnedRule, PlanRefusedError,
+  applyPrefixListPlan, applySecurityGroupPlan, checkRemovalGuard, OwnedRule,
   planPrefixList, PrefixListPlan, planSecurityGroups, planWafIpSet, SecurityGroupPlan, SecurityGroupPlanInput, toIpPermissions,
 } from '../../src/ip-range-security-group/runtime/plan';
 import { prng } from '../harness/prng';

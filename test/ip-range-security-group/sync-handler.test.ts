@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { FakeAws } from './fake-aws';
-import { SyncConfig } from '../../src/ip-range-security-group/runtime/config';
-import { SyncDeps } from '../../src/ip-range-security-group/runtime/engine';
+import { AUDIT_STATUSES, AuditStatus, SYNC_STATUSES, SyncConfig, SyncStatus } from '../../src/ip-range-security-group/runtime/contracts';
+import { SyncDeps } from '../../src/ip-range-security-group/runtime/deps';
 import { classifyEvent, handle } from '../../src/ip-range-security-group/runtime/sync.lambda';
 import { SHARED_DATA_DIR } from '../harness/shared-data';
 
@@ -374,5 +374,39 @@ describe('event classification', () => {
 
   test('a malformed SNS body is rejected with the field named', () => {
     expect(() => classifyEvent({ Records: [{ Sns: { Message: '{"synctoken":"1"}' } }] })).toThrow(/create-time|md5|url/);
+  });
+});
+
+describe('sync statuses: the types tell the truth', () => {
+  // Before: SyncStatus had no FAILED although FAILED is recorded, the audit record was an untyped
+  // Record<string, unknown>, and runSync's comment said a refusal throws (it returns REFUSED).
+  test('every recorded status is an AuditStatus (FAILED included); every returned one a SyncStatus (never FAILED)', async () => {
+    const returned: string[] = [];
+    const { fake, deps, served } = setup({ [AWS_URL]: bytesOf(VERSIONS[0]) });
+    returned.push((await handle(scheduleEvent, sgConfig({ dryRun: true }), deps))!.status); // DRY_RUN
+    returned.push((await handle(scheduleEvent, sgConfig(), deps))!.status); // APPLIED
+    returned.push((await handle(scheduleEvent, sgConfig(), deps))!.status); // NO_CHANGE
+    returned.push((await handle(snsEvent(VERSIONS[0]), sgConfig(), deps))!.status); // SKIPPED_STALE
+    // A refusal resolves (it is deterministic: a retry would refuse again) and is recorded.
+    const refused = sgConfig({ target: { kind: 'securityGroups', groupIds: ['sg-5'], ports: [{ protocol: 'tcp', fromPort: 443, toPort: 443 }], rulesPerGroup: 60 } });
+    returned.push((await handle(scheduleEvent, refused, deps))!.status); // REFUSED
+    // A failed apply throws: FAILED is recorded, never returned.
+    served[AWS_URL] = bytesOf(VERSIONS[1]);
+    const v6 = sgConfig({ sources: [{ kind: 'aws', url: AWS_URL, services: ['EC2'], regions: ['us-east-1'], ipv4: true, ipv6: true }] });
+    fake.faults.set('AuthorizeSecurityGroupIngressCommand', [Object.assign(new Error('boom'), { name: 'InternalError' })]);
+    await expect(handle(scheduleEvent, v6, deps)).rejects.toThrow('boom');
+
+    const recorded = fake.audits().map((a) => a.status as string);
+    expect(recorded.sort()).toEqual(['APPLIED', 'DRY_RUN', 'FAILED', 'NO_CHANGE', 'REFUSED']);
+    expect(returned.sort()).toEqual(['APPLIED', 'DRY_RUN', 'NO_CHANGE', 'REFUSED', 'SKIPPED_STALE']);
+    expect([...AUDIT_STATUSES].sort()).toEqual(recorded);
+    expect([...SYNC_STATUSES].sort()).toEqual(returned);
+
+    const failed: AuditStatus = 'FAILED';
+    // @ts-expect-error a failed sync throws: FAILED is not an outcome status
+    const notReturned: SyncStatus = 'FAILED';
+    // @ts-expect-error a skipped stale sync writes no audit record
+    const notRecorded: AuditStatus = 'SKIPPED_STALE';
+    expect([failed, notReturned, notRecorded]).toHaveLength(3);
   });
 });

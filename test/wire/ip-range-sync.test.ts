@@ -24,6 +24,9 @@ import { modelOfStack, tempOutdir } from '../harness/aws/synth';
 import { WireEnvironment } from '../harness/aws/wire-environment';
 import { SHARED_DATA_DIR } from '../harness/shared-data';
 
+// Synthesizes a stack and starts the local services in beforeAll; runs bundled handlers as child processes.
+jest.setTimeout(60_000);
+
 const AWS_DIR = path.join(SHARED_DATA_DIR, 'aws-ip-ranges');
 const VERSIONS = ['1784747826', '1784760425', '1784768825'];
 const AWS_URL = 'https://ip-ranges.amazonaws.com/ip-ranges.json';

@@ -1,67 +1,8 @@
 /**
- * The configuration contract between the construct (which writes it into environment variables)
- * and the sync handler (which validates it at cold start). Pure: no AWS client here.
+ * Reads and validates the configuration the construct wrote into environment variables (the
+ * contract is in contracts.ts), at cold start. Pure: no AWS client here.
  */
-import { PortRange } from './capacity';
-import { AddressFamily } from './cidr';
-
-/** One source of ranges. */
-export interface SourceConfig {
-  readonly kind: 'aws' | 'github' | 'url';
-  /** Where the document is fetched (https). */
-  readonly url: string;
-  /** AWS services / GitHub meta keys. */
-  readonly services?: string[];
-  readonly regions?: string[];
-  readonly networkBorderGroups?: string[];
-  /** For `url` sources: the key of the CIDR array in a JSON object document. */
-  readonly jsonKey?: string;
-  readonly ipv4: boolean;
-  readonly ipv6: boolean;
-}
-
-export interface SecurityGroupTargetConfig {
-  readonly kind: 'securityGroups';
-  readonly groupIds: string[];
-  readonly ports: PortRange[];
-  readonly rulesPerGroup: number;
-}
-
-export interface PrefixListTargetConfig {
-  readonly kind: 'prefixList';
-  readonly lists: { family: AddressFamily; id: string; maxEntries: number }[];
-}
-
-export interface WafIpSetTargetConfig {
-  readonly kind: 'wafIpSet';
-  readonly scope: 'REGIONAL' | 'CLOUDFRONT';
-  readonly sets: { family: AddressFamily; id: string; name: string; maxAddresses: number }[];
-}
-
-export type TargetConfig = SecurityGroupTargetConfig | PrefixListTargetConfig | WafIpSetTargetConfig;
-
-export interface SyncConfig {
-  /** Identifies the rules this sync owns (rule description marker) and its state items. */
-  readonly syncId: string;
-  readonly sources: SourceConfig[];
-  readonly target: TargetConfig;
-  readonly stateTable: string;
-  readonly dryRun: boolean;
-  readonly maxRemovePercent: number;
-  /** Audit items expire after this many days (DynamoDB TTL). */
-  readonly auditTtlDays: number;
-}
-
-/** Environment variable names the construct sets. */
-export const ENV = {
-  syncId: 'SYNC_ID',
-  sources: 'SYNC_SOURCES',
-  target: 'SYNC_TARGET',
-  stateTable: 'SYNC_STATE_TABLE',
-  dryRun: 'SYNC_DRY_RUN',
-  maxRemovePercent: 'SYNC_MAX_REMOVE_PERCENT',
-  auditTtlDays: 'SYNC_AUDIT_TTL_DAYS',
-} as const;
+import { ENV, SourceConfig, SyncConfig, TARGET_KINDS, TargetConfig } from './contracts';
 
 /** A configuration error: names the environment variable and what is wrong. */
 export class ConfigError extends Error {
@@ -106,14 +47,14 @@ export function parseSyncConfig(env: Record<string, string | undefined>): SyncCo
   });
   const target = json<TargetConfig>(env, ENV.target);
   switch (target?.kind) {
-    case 'securityGroups':
+    case TARGET_KINDS.securityGroups:
       if (!Array.isArray(target.groupIds) || target.groupIds.length === 0) throw new ConfigError(ENV.target, 'groupIds must be a non-empty array');
       if (!Array.isArray(target.ports) || target.ports.length === 0) throw new ConfigError(ENV.target, 'ports must be a non-empty array');
       break;
-    case 'prefixList':
+    case TARGET_KINDS.prefixList:
       if (!Array.isArray(target.lists) || target.lists.length === 0) throw new ConfigError(ENV.target, 'lists must be a non-empty array');
       break;
-    case 'wafIpSet':
+    case TARGET_KINDS.wafIpSet:
       if (!Array.isArray(target.sets) || target.sets.length === 0) throw new ConfigError(ENV.target, 'sets must be a non-empty array');
       break;
     default:

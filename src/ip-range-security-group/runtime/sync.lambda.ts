@@ -7,15 +7,16 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { WAFV2Client } from '@aws-sdk/client-wafv2';
-import { parseSyncConfig, SyncConfig } from './config';
+import { parseSyncConfig } from './config';
+import { DeploymentSyncStatus, METRIC, METRICS_NAMESPACE, SERVICE_NAME, SyncConfig, SyncStatus } from './contracts';
+import { SyncDeps, SyncOutcome, SyncRequest } from './deps';
 import { parseSnsNotification } from './documents';
-import { revokeOwnedRules, runSync, SyncDeps, SyncOutcome, SyncRequest } from './engine';
+import { runSync } from './engine';
+import { revokeOwnedRules } from './targets';
 import { buildCfnResponse, CfnEvent, fetchPut, HttpPut, sendCfnResponse } from '../../core/runtime/cfn-response';
 import { documentClient } from '../../core/runtime/document-client';
 
-export const METRICS_NAMESPACE = 'CdkProductionPatterns/IpRangeSync';
-
-const logger = new Logger({ serviceName: 'ip-range-sync' });
+const logger = new Logger({ serviceName: SERVICE_NAME });
 
 /** The innermost cause of a fetch failure (`ECONNREFUSED`, `SELF_SIGNED_CERT_IN_CHAIN`...), in words. */
 export function fetchFailureCause(err: unknown): string {
@@ -54,6 +55,19 @@ export function classifyEvent(event: any): { kind: 'cfn'; event: CfnEvent } | { 
   if (sns) return { kind: 'sync', request: { trigger: 'notification', notification: parseSnsNotification(String(sns.Message)) } };
   if (event?.source === 'aws.events' || event?.['detail-type'] === 'Scheduled Event') return { kind: 'sync', request: { trigger: 'schedule' } };
   return { kind: 'sync', request: { trigger: 'manual' } };
+}
+
+/** The custom resource's answer data (`Fn::GetAtt`-able); Status is FAILED when the sync threw. */
+type CfnData = { Status: DeploymentSyncStatus; DesiredIpv4?: string; DesiredIpv6?: string };
+
+/** What a direct (manual) invoke answers: the outcome's counts, or OK for events that run no sync. */
+export interface InvokeResult {
+  readonly status: SyncStatus | 'OK';
+  readonly added?: number;
+  readonly removed?: number;
+  readonly planned?: SyncOutcome['planned'];
+  readonly mutatingCalls?: number;
+  readonly refusal?: SyncOutcome['refusal'];
 }
 
 /** Answers CloudFormation's status question for the Delete path (undefined when unknown). */
@@ -101,7 +115,7 @@ export async function handle(
 
   try {
     const outcome = await runSync(config, { trigger: 'deployment' }, deps);
-    const data = { Status: outcome.status, DesiredIpv4: String(outcome.desired.ipv4), DesiredIpv6: String(outcome.desired.ipv6) };
+    const data: CfnData = { Status: outcome.status, DesiredIpv4: String(outcome.desired.ipv4), DesiredIpv6: String(outcome.desired.ipv6) };
     if (outcome.status === 'REFUSED' && cfn.RequestType === 'Create') {
       await respond('FAILED', `sync refused (${outcome.refusal!.code}): ${outcome.refusal!.message}`, data);
     } else {
@@ -111,8 +125,8 @@ export async function handle(
   } catch (err) {
     const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
     deps.log.error(`sync during ${cfn.RequestType} failed`, { error: reason });
-    deps.metrics.count('SyncFailure', 1);
-    await respond(cfn.RequestType === 'Create' ? 'FAILED' : 'SUCCESS', reason, { Status: 'FAILED' });
+    deps.metrics.count(METRIC.syncFailure, 1);
+    await respond(cfn.RequestType === 'Create' ? 'FAILED' : 'SUCCESS', reason, { Status: 'FAILED' } satisfies CfnData);
     return undefined;
   }
 }
@@ -122,7 +136,7 @@ let cached: { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackStatus:
 function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackStatus: StackStatusReader } {
   if (cached) return cached;
   const config = parseSyncConfig(process.env);
-  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'ip-range-sync', defaultDimensions: { SyncId: config.syncId } });
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME, defaultDimensions: { SyncId: config.syncId } });
   const clientConfig = { maxAttempts: 2 };
   const cloudformation = new CloudFormationClient(clientConfig);
   cached = {
@@ -153,7 +167,7 @@ function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackSt
   return cached;
 }
 
-export async function handler(event: unknown): Promise<unknown> {
+export async function handler(event: unknown): Promise<InvokeResult> {
   const { config, deps, metrics, stackStatus } = init();
   try {
     const outcome = await handle(event, config, deps, fetchPut, stackStatus);
@@ -168,7 +182,7 @@ export async function handler(event: unknown): Promise<unknown> {
       }
       : { status: 'OK' };
   } catch (err) {
-    metrics.addMetric('SyncFailure', MetricUnit.Count, 1);
+    metrics.addMetric(METRIC.syncFailure, MetricUnit.Count, 1);
     logger.error('sync failed; what was applied before the failure is in the FAILED audit record (or in the log line before this one when that record could not be written)', {
       error: err instanceof Error ? { name: err.name, message: err.message } : String(err),
     });

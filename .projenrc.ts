@@ -119,7 +119,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     jestConfig: {
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFiles: ['<rootDir>/test/setup/polyfills.ts'],
-      testTimeout: 120_000,
+      // Per-suite timeouts: most tests take milliseconds and a construct synth a few seconds, so a
+      // hang fails fast; suites that start local services or deploy examples offline raise their own
+      // limit with jest.setTimeout (test/wire/**, test/examples.test.ts).
+      testTimeout: 30_000,
       collectCoverage: false,
       // cidr-tools and ip-bigint are ESM-only: let ts-jest turn them into CommonJS for jest.
       transformIgnorePatterns: ['/node_modules/(?!(cidr-tools|ip-bigint)/)'],
@@ -153,6 +156,10 @@ project.tsconfigDev.addInclude('examples/**/*.ts');
 project.tsconfigDev.addInclude('scripts/**/*.ts');
 
 project.npmignore?.exclude('/examples/', '/scripts/', '/docs/', '/.ci/', '/cdk.out/', 'tsconfig.dev.json', '/rosetta/');
+// The rosetta tablet (README and TSDoc examples translated to Python, Java, C#, Go) travels in the npm
+// tarball: the release workflow builds the other languages from that tarball, and jsii-pacmak takes
+// the translations from the .jsii.tabl.json beside .jsii (without it, the TypeScript would be copied).
+project.npmignore?.include('/.jsii.tabl.json');
 
 // Minify handler bundles (keeping names for readable stack traces): each stays under 100 KB.
 for (const task of project.tasks.all) {
@@ -199,10 +206,13 @@ project.addTask('examples', {
 
 // Every README and TSDoc example compiles against the built assembly (jsii-rosetta, strict), with
 // rosetta/default.ts-fixture declaring the few names the snippets take as given.
-project.addTask('rosetta', {
-  description: 'Compile the README and TSDoc examples with jsii-rosetta (fails on any diagnostic)',
-  steps: [{ exec: 'jsii-rosetta extract --compile --fail' }],
+// The translations go into .jsii.tabl.json, which the build runs before packaging (post-compile) so
+// the release path (build, then package:js; other languages from the tarball) ships translated docs.
+const rosettaTask = project.addTask('rosetta', {
+  description: 'Compile the README and TSDoc examples with jsii-rosetta (strict) and write the translations to .jsii.tabl.json',
+  steps: [{ exec: 'jsii-rosetta extract --strict' }],
 });
+project.postCompileTask.spawn(rosettaTask);
 
 // Benchmarks print numbers; they are never timed tests.
 project.addTask('bench', {

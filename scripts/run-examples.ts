@@ -6,8 +6,8 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { discoverExamples, synthExample } from './examples-lib';
 import { deployExampleOffline, summarize } from '../test/harness/aws/example-deploy';
+import { discoverExamples, synthExample } from '../test/harness/examples';
 import { formatFindings } from '../test/harness/nag';
 
 interface Row {

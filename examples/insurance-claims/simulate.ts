@@ -1,5 +1,6 @@
 /**
- * Local simulation of the claim processor on the wire layer (see simulation.ts): synthesizes this
+ * Local simulation of the claim processor on the wire layer (the scenario engine is
+ * test/harness/insurance-claims-simulation.ts): synthesizes this
  * app, "deploys" it offline (DynamoDB tables in dynalite; buckets, topics, the signing secret and the
  * state machine in local services that speak the AWS protocols), and runs every scenario end to end:
  * the upload is a PutObject, the bundled starter starts the execution from the "Object Created"
@@ -10,7 +11,7 @@
  * was measured. Exits non-zero when a scenario ends otherwise than expected.
  */
 import { createApp } from './app';
-import { costPerExecution, PRICES, SCENARIOS, WireSimulation } from './simulation';
+import { costPerExecution, PRICES, SCENARIOS, WireSimulation } from '../../test/harness/insurance-claims-simulation';
 
 const PAYLOAD_BUDGET = 32 * 1024;
 

@@ -1,4 +1,5 @@
 import { Environment } from 'aws-cdk-lib';
+import { CURRENTLY_RECOMMENDED_FLAGS } from 'aws-cdk-lib/cx-api';
 
 /**
  * The environment every example synthesizes into. Fixed dummy values keep synth offline and
@@ -11,9 +12,14 @@ export function exampleEnv(): Environment {
   };
 }
 
-/** Feature flags the examples synthesize with (the ones `cdk init` sets that matter to them). */
+/**
+ * Feature flags the examples synthesize with: every flag `cdk init` writes into a new project's
+ * cdk.json for the installed aws-cdk-lib (its `CURRENTLY_RECOMMENDED_FLAGS`, the same set as the
+ * CLI's init template). Each examples/<app>/cdk.json carries the same flags as literal context, so
+ * `npx cdk synth` in the folder and `createApp()` in the tests and scripts synthesize the same
+ * template; test/examples.test.ts fails when an aws-cdk-lib upgrade changes the set and the cdk.json
+ * files were not updated with it.
+ */
 export function exampleContext(): Record<string, unknown> {
-  return {
-    '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
-  };
+  return { ...CURRENTLY_RECOMMENDED_FLAGS };
 }

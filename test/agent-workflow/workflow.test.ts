@@ -13,12 +13,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { createApp, CLAIM_SCHEMA } from '../../examples/insurance-claims/app';
 import {
-  BUCKET, costPerExecution, jpeg, runScenario, Scenario, ScenarioRun, SCENARIOS, synthTemplate, workflowDefinition,
-} from '../../examples/insurance-claims/simulation';
-import {
   AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, DecisionCondition, DynamoProjection, HumanApproval, InputValidation,
   ReasoningInvocation, StepFunctionsAgentWorkflow,
 } from '../../src';
+import {
+  BUCKET, costPerExecution, jpeg, runScenario, Scenario, ScenarioRun, SCENARIOS, synthTemplate, workflowDefinition,
+} from '../harness/insurance-claims-simulation';
 import { definitionFromTemplate, runLocal } from '../harness/sfn-local';
 
 const PAYLOAD_BUDGET = 32 * 1024;

@@ -1,13 +1,15 @@
 /**
- * Shared by the examples runner (scripts/run-examples.ts) and the example synth test
- * (test/examples.test.ts): discover example apps and synthesize one with cdk-nag.
+ * Shared by the examples runner (scripts/run-examples.ts) and the example tests (test/examples.test.ts,
+ * test/wire/examples-deploy.test.ts): discover example apps and synthesize one with cdk-nag.
+ * Dependencies point one way: scripts/ and examples/<app>/simulate.ts import test/harness/, and
+ * test/harness/ loads only the apps (examples/<app>/app.ts), never scripts/ or a simulate.ts.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, AppProps } from 'aws-cdk-lib';
-import { NagFinding, runNag } from '../test/harness/nag';
+import { NagFinding, runNag } from './nag';
 
-export const EXAMPLES_DIR = path.resolve(__dirname, '..', 'examples');
+export const EXAMPLES_DIR = path.resolve(__dirname, '..', '..', 'examples');
 
 export interface ExampleApp {
   readonly name: string;

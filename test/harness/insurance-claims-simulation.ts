@@ -1,6 +1,9 @@
 /**
- * Local simulation of the claim processor, shared by simulate.ts and the test suite. Two runners of
- * the same scenarios (only Bedrock's answer, the policy item and the human's choice are scripted):
+ * Local simulation of the insurance-claims example's claim processor (the scenario engine), shared by
+ * examples/insurance-claims/simulate.ts (the thin runner) and the test suite. It takes the app's
+ * `createApp` as an argument and imports nothing from examples/, so test/ and examples/ form no cycle.
+ * Two runners of the same scenarios (only Bedrock's answer, the policy item and the human's choice
+ * are scripted):
  *
  * - `WireSimulation` (simulate.ts): the example is synthesized and "deployed" offline on the wire
  *   layer (dynalite, the S3 / SNS / EventBridge / Secrets Manager / Step Functions / Bedrock fakes);
@@ -26,15 +29,15 @@ import { handle as endpointHandle } from '../../src/agent-workflow/runtime/appro
 import { handle as requestHandle } from '../../src/agent-workflow/runtime/approval-request.lambda';
 import { digestToolResults, handle as reasonerHandle, parseReasonerEnv } from '../../src/agent-workflow/runtime/reasoner.lambda';
 import { handle as validatorHandle } from '../../src/agent-workflow/runtime/validator.lambda';
-import { FakeAgentAws } from '../../test/agent-workflow/fake-agent-aws';
-import { InvokeResult, LogLine } from '../../test/harness/aws/lambda-runner';
-import { OfflineStack } from '../../test/harness/aws/offline-stack';
-import { BedrockRuntimeService, ConverseRequestRecord } from '../../test/harness/aws/services/bedrock-runtime';
-import { CallbackOutcome, CallbackTask, SfnWire, wireClientConfig } from '../../test/harness/aws/sfn-wire';
-import { StackFunction, StackModel, WIRE_ACCOUNT } from '../../test/harness/aws/stack-model';
-import { modelOf, tempOutdir } from '../../test/harness/aws/synth';
-import { WireEnvironment } from '../../test/harness/aws/wire-environment';
-import { definitionFromTemplate, LocalRunResult, runLocal } from '../../test/harness/sfn-local';
+import { FakeAgentAws } from '../agent-workflow/fake-agent-aws';
+import { InvokeResult, LogLine } from './aws/lambda-runner';
+import { OfflineStack } from './aws/offline-stack';
+import { BedrockRuntimeService, ConverseRequestRecord } from './aws/services/bedrock-runtime';
+import { CallbackOutcome, CallbackTask, SfnWire, wireClientConfig } from './aws/sfn-wire';
+import { StackFunction, StackModel, WIRE_ACCOUNT } from './aws/stack-model';
+import { modelOf, tempOutdir } from './aws/synth';
+import { WireEnvironment } from './aws/wire-environment';
+import { definitionFromTemplate, LocalRunResult, runLocal } from './sfn-local';
 
 export const BUCKET = 'claim-uploads';
 export const NOW = new Date('2026-11-30T10:00:00.000Z');

@@ -62,6 +62,22 @@ interface Kind {
 const OWNED_MARKER = 'managed-by:cdk-production-patterns:';
 
 const KINDS: Record<string, Kind> = {
+  'Custom::VpcRestrictDefaultSG': {
+    // aws-cdk-lib's own handler behind the feature flag @aws-cdk/aws-ec2:restrictDefaultSecurityGroup
+    // (the examples carry the flags `cdk init` writes): it revokes the default security group's
+    // self-referencing ingress and its all-traffic egress rule, and puts them back on Delete. Its
+    // Update acts only when the group id changes: the Update here changes the account property.
+    update: (p) => ({ ...p, Account: String(p.Account) }),
+    afterCreate: (p, env) => {
+      const left = env.ec2.rulesOf(p.DefaultSecurityGroupId).length + env.ec2.egressRulesOf(p.DefaultSecurityGroupId).length;
+      return left === 0 ? [] : [`${left} rule(s) left in the default security group ${p.DefaultSecurityGroupId} after Create`];
+    },
+    afterDelete: (p, env) => {
+      const restored = env.ec2.rulesOf(p.DefaultSecurityGroupId).some((r) => r.referencedGroupId === p.DefaultSecurityGroupId)
+        && env.ec2.egressRulesOf(p.DefaultSecurityGroupId).some((r) => r.cidrIpv4 === '0.0.0.0/0');
+      return restored ? [] : [`the default rules of ${p.DefaultSecurityGroupId} were not put back on Delete`];
+    },
+  },
   'Custom::IpRangeSync': {
     update: (p) => ({ ...p, MaxRemovePercent: String(p.MaxRemovePercent) === '40' ? '50' : '40' }),
     afterCreate: (p, env) => targetProblems(p, env, 'filled'),

@@ -50,6 +50,8 @@ export class OfflineStack {
     this.env.cloudFormation.setStack(m.stackId, m.stackName, 'CREATE_IN_PROGRESS');
     for (const [id, p] of m.ofType('AWS::DynamoDB::Table')) await this.env.dynamodb.createTable(m.ref(id), p);
     for (const [id] of m.ofType('AWS::EC2::SecurityGroup')) this.env.ec2.createSecurityGroup(m.ref(id));
+    // Every VPC comes with its default security group and that group's default rules.
+    for (const [id] of m.ofType('AWS::EC2::VPC')) this.env.ec2.createSecurityGroup(m.getAtt(id, 'DefaultSecurityGroup'), { defaultRules: true });
     for (const [id, p] of m.ofType('AWS::EC2::PrefixList')) {
       this.env.ec2.createPrefixList(m.ref(id), { maxEntries: Number(p.MaxEntries), addressFamily: p.AddressFamily, name: p.PrefixListName });
     }

@@ -106,6 +106,7 @@ export class StackModel {
     switch (key) {
       case 'AWS::EC2::SecurityGroup.GroupId': return this.ref(logicalId);
       case 'AWS::EC2::PrefixList.PrefixListId': return this.ref(logicalId);
+      case 'AWS::EC2::VPC.DefaultSecurityGroup': return `sg-${hex(`${logicalId}/default`, 17)}`;
       case 'AWS::EC2::PrefixList.Arn': return `arn:aws:ec2:${r}:${a}:prefix-list/${this.ref(logicalId)}`;
       case 'AWS::WAFv2::IPSet.Id': return this.wafId(logicalId);
       case 'AWS::WAFv2::IPSet.Arn': return `arn:aws:wafv2:${r}:${a}:regional/ipset/${this.wafName(logicalId)}/${this.wafId(logicalId)}`;

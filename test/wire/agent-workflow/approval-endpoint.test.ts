@@ -16,6 +16,9 @@ import { approvalIdFor, LinkAction, signLink } from '../../../src/agent-workflow
 import { InvokeResult, LocalLambda, LogLine, WIRE_CREDENTIALS } from '../../harness/aws/lambda-runner';
 import { StackFunction } from '../../harness/aws/stack-model';
 
+// Synthesizes a stack and starts the local services in beforeAll; runs bundled handlers as child processes.
+jest.setTimeout(60_000);
+
 let claims: AgentStack;
 let d: Deployed;
 let requestFn: StackFunction;

@@ -13,6 +13,9 @@ import { approvalIdFor, verifyLink } from '../../../src/agent-workflow/runtime/l
 import { LocalLambda } from '../../harness/aws/lambda-runner';
 import { StackFunction } from '../../harness/aws/stack-model';
 
+// Synthesizes a stack and starts the local services in beforeAll; runs bundled handlers as child processes.
+jest.setTimeout(60_000);
+
 let claims: AgentStack;
 let d: Deployed;
 let fn: StackFunction;

@@ -13,6 +13,9 @@ import { SQSRecord } from 'aws-lambda';
 import { AgentStack, claimsStack, deploy, Deployed, forgetCalls, JPEG, logged, materialize, PNG, undeploy } from './agent-stack';
 import { LocalLambda, WIRE_CREDENTIALS } from '../../harness/aws/lambda-runner';
 
+// Synthesizes a stack and starts the local services in beforeAll; runs bundled handlers as child processes.
+jest.setTimeout(60_000);
+
 let claims: AgentStack;
 let d: Deployed;
 let starter: LocalLambda;

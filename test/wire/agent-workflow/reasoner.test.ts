@@ -15,6 +15,9 @@ import { LocalLambda } from '../../harness/aws/lambda-runner';
 import { OfflineStack } from '../../harness/aws/offline-stack';
 import { BedrockRuntimeService } from '../../harness/aws/services/bedrock-runtime';
 
+// Synthesizes a stack and starts the local services in beforeAll; runs bundled handlers as child processes.
+jest.setTimeout(60_000);
+
 let claims: AgentStack;
 let grader: AgentStack;
 let d: Deployed;

@@ -3,8 +3,9 @@
  * error it returns reaches the handler under the name the handler switches on.
  */
 import {
-  AuthorizeSecurityGroupIngressCommand, DescribeManagedPrefixListsCommand, DescribeSecurityGroupRulesCommand, EC2Client,
-  GetManagedPrefixListEntriesCommand, ModifyManagedPrefixListCommand, RevokeSecurityGroupIngressCommand,
+  AuthorizeSecurityGroupEgressCommand, AuthorizeSecurityGroupIngressCommand, DescribeManagedPrefixListsCommand,
+  DescribeSecurityGroupRulesCommand, EC2Client, GetManagedPrefixListEntriesCommand, ModifyManagedPrefixListCommand,
+  RevokeSecurityGroupEgressCommand, RevokeSecurityGroupIngressCommand,
 } from '@aws-sdk/client-ec2';
 import { failureOf } from './kit';
 import { Ec2Service } from '../../harness/aws/services/ec2';
@@ -117,4 +118,20 @@ test('injected faults reach the SDK as the named error (throttling is retried by
   wire.fail({ service: 'ec2', action: 'AuthorizeSecurityGroupIngress', code: 'InternalError', status: 500, afterApply: true });
   expect(await nameOf(client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: 'sg-00000000000000005', IpPermissions: [perm(['10.7.0.0/24'])] })))).toBe('InternalError');
   expect(ec2.cidrsOf('sg-00000000000000005')).toEqual(['10.7.0.0/24']);
+});
+
+test('a default group: its self-referencing ingress and all-traffic egress rules are revoked and put back by group pair and CIDR', async () => {
+  ec2.createSecurityGroup('sg-0000000000000def0', { defaultRules: true });
+  const selfRef = { GroupId: 'sg-0000000000000def0', IpPermissions: [{ IpProtocol: '-1', UserIdGroupPairs: [{ GroupId: 'sg-0000000000000def0', UserId: '123456789012' }] }] };
+  const allOut = { GroupId: 'sg-0000000000000def0', IpPermissions: [{ IpProtocol: '-1', IpRanges: [{ CidrIp: '0.0.0.0/0' }] }] };
+  const described = await client.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: ['sg-0000000000000def0'] }] }));
+  expect(described.SecurityGroupRules?.map((r) => [r.IsEgress, r.ReferencedGroupInfo?.GroupId ?? r.CidrIpv4])).toEqual([[false, 'sg-0000000000000def0'], [true, '0.0.0.0/0']]);
+  await client.send(new RevokeSecurityGroupIngressCommand(selfRef));
+  await client.send(new RevokeSecurityGroupEgressCommand(allOut));
+  expect([ec2.rulesOf('sg-0000000000000def0').length, ec2.egressRulesOf('sg-0000000000000def0').length]).toEqual([0, 0]);
+  expect(await nameOf(client.send(new RevokeSecurityGroupEgressCommand(allOut)))).toBe('InvalidPermission.NotFound');
+  await client.send(new AuthorizeSecurityGroupIngressCommand(selfRef));
+  await client.send(new AuthorizeSecurityGroupEgressCommand(allOut));
+  expect(await nameOf(client.send(new AuthorizeSecurityGroupEgressCommand(allOut)))).toBe('InvalidPermission.Duplicate');
+  expect(ec2.rulesOf('sg-0000000000000def0')[0].referencedGroupId).toBe('sg-0000000000000def0');
 });

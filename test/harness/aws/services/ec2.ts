@@ -22,6 +22,11 @@ export interface Ec2Rule {
   readonly cidrIpv4?: string;
   readonly cidrIpv6?: string;
   readonly prefixListId?: string;
+  /** A rule whose peer is a security group (UserIdGroupPairs). */
+  readonly referencedGroupId?: string;
+  readonly referencedUserId?: string;
+  /** Egress rules are kept apart (Authorize/RevokeSecurityGroupEgress). */
+  readonly isEgress?: boolean;
   readonly description?: string;
 }
 
@@ -44,6 +49,7 @@ export class Ec2Service implements ServiceModule {
   /** Describe calls that report modify-in-progress after each prefix-list change. */
   public prefixListBusyChecks = 1;
   private readonly groups = new Map<string, Ec2Rule[]>();
+  private readonly egress = new Map<string, Ec2Rule[]>();
   private readonly prefixLists = new Map<string, PrefixListState>();
   private nextRule = 1;
 
@@ -57,8 +63,35 @@ export class Ec2Service implements ServiceModule {
 
   // --- seeding and inspection --------------------------------------------------------------------
 
-  public createSecurityGroup(groupId: string): void {
-    if (!this.groups.has(groupId)) this.groups.set(groupId, []);
+  /**
+   * Creates a security group. A VPC's default group (`defaultRules`) comes with its default rules:
+   * all traffic from itself in, all traffic to 0.0.0.0/0 out.
+   */
+  public createSecurityGroup(groupId: string, options: { defaultRules?: boolean; ownerId?: string } = {}): void {
+    if (this.groups.has(groupId)) return;
+    this.groups.set(groupId, []);
+    this.egress.set(groupId, []);
+    if (options.defaultRules) {
+      this.groups.get(groupId)!.push({
+        securityGroupRuleId: this.ruleId(),
+        groupId,
+        ipProtocol: '-1',
+        fromPort: -1,
+        toPort: -1,
+        referencedGroupId: groupId,
+        referencedUserId: options.ownerId ?? '123456789012',
+      });
+      this.egress.get(groupId)!.push({
+        securityGroupRuleId: this.ruleId(), groupId, ipProtocol: '-1', fromPort: -1, toPort: -1, cidrIpv4: '0.0.0.0/0', isEgress: true,
+      });
+    }
+  }
+
+  /** The egress rules of a group. */
+  public egressRulesOf(groupId: string): Ec2Rule[] {
+    const rules = this.egress.get(groupId);
+    if (!rules) throw new Error(`Ec2Service: no security group ${groupId}`);
+    return rules;
   }
 
   public createPrefixList(id: string, options: { maxEntries: number; addressFamily?: 'IPv4' | 'IPv6'; name?: string }): void {
@@ -103,8 +136,10 @@ export class Ec2Service implements ServiceModule {
     const input = parseQueryBody(req.body);
     switch (action) {
       case 'DescribeSecurityGroupRules': return this.describeSecurityGroupRules(input);
-      case 'AuthorizeSecurityGroupIngress': return this.authorize(input);
-      case 'RevokeSecurityGroupIngress': return this.revoke(input);
+      case 'AuthorizeSecurityGroupIngress': return this.authorize(input, 'Ingress');
+      case 'RevokeSecurityGroupIngress': return this.revoke(input, 'Ingress');
+      case 'AuthorizeSecurityGroupEgress': return this.authorize(input, 'Egress');
+      case 'RevokeSecurityGroupEgress': return this.revoke(input, 'Egress');
       case 'DescribeManagedPrefixLists': return this.describePrefixLists(input);
       case 'GetManagedPrefixListEntries': return this.prefixListEntries(input);
       case 'ModifyManagedPrefixList': return this.modifyPrefixList(input);
@@ -127,7 +162,7 @@ export class Ec2Service implements ServiceModule {
     const groupIds = filters.find((f) => f.Name === 'group-id')?.Value ?? [...this.groups.keys()];
     const max = Number(input.MaxResults ?? 1000);
     if (max < 5 || max > 1000) throw new AwsError('InvalidParameterValue', `Value (${max}) for parameter maxResults is invalid. Expecting a value between 5 and 1000.`);
-    const all = groupIds.flatMap((id) => this.groups.get(id) ?? []);
+    const all = groupIds.flatMap((id) => [...(this.groups.get(id) ?? []), ...(this.egress.get(id) ?? [])]);
     const start = Number(input.NextToken ?? 0);
     const page = all.slice(start, start + max);
     return ec2Response('DescribeSecurityGroupRules', {
@@ -141,13 +176,14 @@ export class Ec2Service implements ServiceModule {
       securityGroupRuleId: r.securityGroupRuleId,
       groupId: r.groupId,
       groupOwnerId: '123456789012',
-      isEgress: false,
+      isEgress: r.isEgress ?? false,
       ipProtocol: r.ipProtocol,
       fromPort: r.fromPort,
       toPort: r.toPort,
       cidrIpv4: r.cidrIpv4,
       cidrIpv6: r.cidrIpv6,
       prefixListId: r.prefixListId,
+      referencedGroupInfo: r.referencedGroupId ? { groupId: r.referencedGroupId, userId: r.referencedUserId } : undefined,
       description: r.description,
     };
   }
@@ -162,17 +198,26 @@ export class Ec2Service implements ServiceModule {
         ...(p.IpRanges ?? []).map((r: any) => ({ ...base, cidrIpv4: String(r.CidrIp), description: r.Description })),
         ...(p.Ipv6Ranges ?? []).map((r: any) => ({ ...base, cidrIpv6: String(r.CidrIpv6), description: r.Description })),
         ...(p.PrefixListIds ?? []).map((r: any) => ({ ...base, prefixListId: String(r.PrefixListId), description: r.Description })),
+        ...(p.Groups ?? p.UserIdGroupPairs ?? []).map((r: any) => ({
+          ...base, referencedGroupId: String(r.GroupId), referencedUserId: r.UserId, description: r.Description,
+        })),
       ];
     });
   }
 
   private same(a: Omit<Ec2Rule, 'securityGroupRuleId'>, b: Omit<Ec2Rule, 'securityGroupRuleId'>): boolean {
     return a.ipProtocol === b.ipProtocol && a.fromPort === b.fromPort && a.toPort === b.toPort
-      && (a.cidrIpv4 ?? a.cidrIpv6 ?? a.prefixListId) === (b.cidrIpv4 ?? b.cidrIpv6 ?? b.prefixListId);
+      && (a.cidrIpv4 ?? a.cidrIpv6 ?? a.prefixListId ?? `group:${a.referencedGroupId}`)
+      === (b.cidrIpv4 ?? b.cidrIpv6 ?? b.prefixListId ?? `group:${b.referencedGroupId}`);
   }
 
-  private authorize(input: Record<string, any>): WireResponse {
-    const existing = this.group(input.GroupId);
+  private rulesFor(groupId: string | undefined, direction: 'Ingress' | 'Egress'): Ec2Rule[] {
+    const rules = this.group(groupId);
+    return direction === 'Ingress' ? rules : this.egress.get(groupId!)!;
+  }
+
+  private authorize(input: Record<string, any>, direction: 'Ingress' | 'Egress'): WireResponse {
+    const existing = this.rulesFor(input.GroupId, direction);
     const adding = this.expand(input.GroupId, input.IpPermissions ?? []);
     if (adding.length === 0) throw new AwsError('MissingParameter', 'The request must contain the parameter ipPermissions');
     for (const r of adding) {
@@ -186,18 +231,19 @@ export class Ec2Service implements ServiceModule {
       }
     }
     for (const family of ['cidrIpv4', 'cidrIpv6'] as const) {
-      const count = existing.filter((e) => e[family] || e.prefixListId).length + adding.filter((a) => a[family] || a.prefixListId).length;
+      const other = (r: Omit<Ec2Rule, 'securityGroupRuleId'>) => !!(r[family] || r.prefixListId || r.referencedGroupId);
+      const count = existing.filter(other).length + adding.filter(other).length;
       if (count > this.rulesPerGroup) {
         throw new AwsError('RulesPerSecurityGroupLimitExceeded', 'The maximum number of rules per security group has been reached.');
       }
     }
-    const stored = adding.map((r) => ({ ...r, securityGroupRuleId: this.ruleId() }));
+    const stored = adding.map((r) => ({ ...r, isEgress: direction === 'Egress', securityGroupRuleId: this.ruleId() }));
     existing.push(...stored);
-    return ec2Response('AuthorizeSecurityGroupIngress', { return: true, securityGroupRuleSet: stored.map((r) => this.ruleXml(r)) });
+    return ec2Response(`AuthorizeSecurityGroup${direction}`, { return: true, securityGroupRuleSet: stored.map((r) => this.ruleXml(r)) });
   }
 
-  private revoke(input: Record<string, any>): WireResponse {
-    const existing = this.group(input.GroupId);
+  private revoke(input: Record<string, any>, direction: 'Ingress' | 'Egress'): WireResponse {
+    const existing = this.rulesFor(input.GroupId, direction);
     let removing: Ec2Rule[];
     if (input.SecurityGroupRuleId) {
       const ids: string[] = input.SecurityGroupRuleId;
@@ -215,8 +261,8 @@ export class Ec2Service implements ServiceModule {
       }
       removing = existing.filter((e) => wanted.some((w) => this.same(e, w)));
     }
-    this.groups.set(input.GroupId, existing.filter((e) => !removing.includes(e)));
-    return ec2Response('RevokeSecurityGroupIngress', {
+    (direction === 'Ingress' ? this.groups : this.egress).set(input.GroupId, existing.filter((e) => !removing.includes(e)));
+    return ec2Response(`RevokeSecurityGroup${direction}`, {
       return: true,
       revokedSecurityGroupRuleSet: removing.map((r) => this.ruleXml(r)),
     });

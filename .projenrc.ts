@@ -138,6 +138,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
 // --- Pitfalls already solved (TOOLCHAIN.md) ---------------------------------------------------
 // registry serves unrs-resolver 1.13 bindings for linux only; npm ci fails without this pin.
 project.package.addPackageResolutions('unrs-resolver@1.12.2');
+// projen passes --silence-warnings=reserved-word to jsii; those warnings name exactly what reads badly
+// in Python, Java, C# or Go (a method called `lambda`, `boolean`...): keep them visible.
+project.compileTask.reset('jsii');
+project.tasks.tryFind('watch')?.reset('jsii -w');
 // jsii prints a large end-of-life banner on Node 20.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 

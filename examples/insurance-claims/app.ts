@@ -21,7 +21,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
-  AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition,
+  AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, DecisionCondition,
   DynamoProjection, HumanApproval, InputValidation, StepFunctionsAgentWorkflow,
 } from '../../src';
 import { exampleContext, exampleEnv } from '../shared/example-env';
@@ -105,9 +105,9 @@ export class InsuranceClaimsStack extends Stack {
         AgentTool.dynamoDbGetItem('policy', policies, {
           key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
           attributes: {
-            autoApproveLimit: DynamoProjection.number('autoApproveLimit'),
-            coverageLimit: DynamoProjection.number('coverageLimit'),
-            status: DynamoProjection.string('status'),
+            autoApproveLimit: DynamoProjection.numberAttribute('autoApproveLimit'),
+            coverageLimit: DynamoProjection.numberAttribute('coverageLimit'),
+            status: DynamoProjection.stringAttribute('status'),
           },
         }),
       ],
@@ -121,7 +121,7 @@ export class InsuranceClaimsStack extends Stack {
           DecisionCondition.stringEquals(AgentField.tool('policy', 'status'), 'LAPSED'),
         ],
       }),
-      checkpoint: ContextCheckpoint.enabled({ summarizerModelId: 'us.amazon.nova-micro-v1:0', ttl: Duration.days(30) }),
+      checkpoint: { summarizerModelId: 'us.amazon.nova-micro-v1:0', ttl: Duration.days(30) },
       encryptionKey: key,
       alarmTopic: alarms,
     });

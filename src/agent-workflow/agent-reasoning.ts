@@ -41,7 +41,7 @@ export interface BedrockConverseOptions {
    * The user prompt. Placeholders: `{{key}}`, `{{bucket}}`, `{{contentType}}`, `{{metadata.<name>}}`.
    */
   readonly prompt: string;
-  /** JSON Schema of the answer (top-level `type: object`); checked at synth time. */
+  /** JSON Schema of the answer (top-level `type: object`), checked at synth time. */
   readonly outputSchema: { [key: string]: any };
   /**
    * Send the trigger object (an image or document) to the model.
@@ -95,7 +95,10 @@ export interface BedrockConverseOptions {
 
 /** The reasoning step. */
 export class AgentReasoning {
-  /** Amazon Bedrock Converse with JSON-schema structured output. */
+  /**
+   * Amazon Bedrock Converse with JSON-schema structured output.
+   * @param options the model, the prompts, the output schema and how the model is called
+   */
   public static bedrockConverse(options: BedrockConverseOptions): AgentReasoning {
     return new AgentReasoning(options);
   }

@@ -1,3 +1,4 @@
+import { Token } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -5,35 +6,57 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { throwArgumentError } from '../core/errors';
 
-/** How one DynamoDB attribute becomes a field of the tool result. */
+/**
+ * How one DynamoDB attribute becomes a field of the tool result.
+ *
+ * The factories name the attribute's DynamoDB type (`N`, `S`, `BOOL`): `numberAttribute`,
+ * `stringAttribute`, `booleanAttribute` (not `number`/`string`/`boolean`, which are reserved words in
+ * C#, Go and Java).
+ */
 export class DynamoProjection {
-  /** A number attribute (N), as a JSON number (null when the item or attribute is absent). */
-  public static number(attribute: string): DynamoProjection {
-    return new DynamoProjection(attribute, 'N');
+  /**
+   * A number attribute (N), as a JSON number (null when the item or attribute is absent).
+   * @param attribute the attribute name in the item
+   */
+  public static numberAttribute(attribute: string): DynamoProjection {
+    return new DynamoProjection('numberAttribute', attribute, 'N');
   }
-  /** A string attribute (S). */
-  public static string(attribute: string): DynamoProjection {
-    return new DynamoProjection(attribute, 'S');
+  /**
+   * A string attribute (S), as a JSON string (null when the item or attribute is absent).
+   * @param attribute the attribute name in the item
+   */
+  public static stringAttribute(attribute: string): DynamoProjection {
+    return new DynamoProjection('stringAttribute', attribute, 'S');
   }
-  /** A boolean attribute (BOOL). */
-  public static boolean(attribute: string): DynamoProjection {
-    return new DynamoProjection(attribute, 'BOOL');
+  /**
+   * A boolean attribute (BOOL), as a JSON boolean (null when the item or attribute is absent).
+   * @param attribute the attribute name in the item
+   */
+  public static booleanAttribute(attribute: string): DynamoProjection {
+    return new DynamoProjection('booleanAttribute', attribute, 'BOOL');
   }
-  private constructor(
-    /** The attribute name. */
-    public readonly attribute: string,
-    /** @internal */ public readonly _type: 'N' | 'S' | 'BOOL',
-  ) {
+  /** The attribute name. */
+  public readonly attribute: string;
+  /** @internal */ public readonly _type: 'N' | 'S' | 'BOOL';
+  private constructor(factory: string, attribute: string, type: 'N' | 'S' | 'BOOL') {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,254}$/.test(attribute)) {
-      throw new Error(`DynamoProjection: attribute '${attribute}' must be letters, digits and _ (not starting with a digit)`);
+      throwArgumentError(`DynamoProjection.${factory}`, 'attribute', `must be letters, digits and _ (not starting with a digit), got '${attribute}'`);
     }
+    this.attribute = attribute;
+    this._type = type;
   }
 }
 
 /** Options of a DynamoDB GetItem tool. */
 export interface DynamoDbGetItemToolOptions {
-  /** The key; values usually come from the state, e.g. `DynamoAttributeValue.fromString(AgentField.metadata('policy_id').jsonPath)` via `JsonPath.stringAt`. */
+  /**
+   * The key of the item to read.
+   *
+   * Values usually come from the state, e.g.
+   * `DynamoAttributeValue.fromString(JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath))`.
+   */
   readonly key: { [name: string]: tasks.DynamoAttributeValue };
   /** The attributes kept in the result (field name → attribute). Only these reach the state. */
   readonly attributes: { [field: string]: DynamoProjection };
@@ -48,7 +71,11 @@ export interface DynamoDbGetItemToolOptions {
 export interface DynamoDbQueryToolOptions {
   /** `KeyConditionExpression`, e.g. `customerId = :c`. */
   readonly keyConditionExpression: string;
-  /** `ExpressionAttributeValues` in DynamoDB JSON; values may be JSONPath (`{ ':c': { 'S.$': '$.validation.metadata.customer_id' } }`). */
+  /**
+   * `ExpressionAttributeValues` in DynamoDB JSON.
+   *
+   * Values may be JSONPath (`{ ':c': { 'S.$': '$.validation.metadata.customer_id' } }`).
+   */
   readonly expressionAttributeValues: { [name: string]: any };
   /**
    * Items read at most (they join the state: keep it small).
@@ -90,10 +117,17 @@ export interface HttpToolOptions {
    */
   readonly body?: sfn.TaskInput;
   /**
-   * JSONPath into the response body of the part kept in the state.
+   * JSONPath, into the HTTP task's result (`StatusCode`, `ResponseHeaders`, `ResponseBody`), of the part kept in the state.
    * @default '$.ResponseBody'
    */
-  readonly select?: string;
+  readonly selectPath?: string;
+}
+
+/** Checks a tool name (the factory named in the error). */
+function checkToolName(factory: string, name: string): void {
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
+    throwArgumentError(factory, 'name', `must be letters, digits and _ (at most 64, not starting with a digit), got '${name}'`);
+  }
 }
 
 /** @internal What a tool builds: its task (for retries) and the branch to run (task plus any projection states). */
@@ -104,35 +138,63 @@ export interface BoundTool {
   readonly policyStatements?: iam.PolicyStatement[];
 }
 
-/** A tool or enrichment step whose (small, projected) result joins the context under `$.tools.<name>`. */
+/**
+ * A tool or enrichment step whose (small, projected) result joins the context under `$.tools.<name>`.
+ *
+ * Made only by the static factories (`dynamoDbGetItem`, `dynamoDbQuery`, `lambdaFunction`, `http`):
+ * the class is sealed (its binding is internal), so it cannot be instantiated directly or subclassed
+ * in any language, and the workflow rejects an object made another way with an error naming the
+ * factories.
+ */
 export abstract class AgentTool {
-  /** DynamoDB GetItem (native integration); only the projected attributes reach the state. */
+  /**
+   * DynamoDB GetItem (native integration), of which only the projected attributes reach the state.
+   * @param name the tool name (`$.tools.<name>` in the state)
+   * @param table the table to read
+   * @param options the key and the projected attributes
+   */
   public static dynamoDbGetItem(name: string, table: dynamodb.ITable, options: DynamoDbGetItemToolOptions): AgentTool {
     return new GetItemTool(name, table, options);
   }
 
-  /** DynamoDB Query (AWS SDK integration); `Items` (at most `limit`) and `Count` reach the state. */
+  /**
+   * DynamoDB Query (AWS SDK integration), of which `Items` (at most `limit`) and `Count` reach the state.
+   * @param name the tool name (`$.tools.<name>` in the state)
+   * @param table the table to query
+   * @param options the key condition and its values
+   */
   public static dynamoDbQuery(name: string, table: dynamodb.ITable, options: DynamoDbQueryToolOptions): AgentTool {
     return new QueryTool(name, table, options);
   }
 
-  /** A Lambda function; its (small) returned payload reaches the state. */
-  public static lambda(name: string, fn: lambda.IFunction, options: LambdaToolOptions = {}): AgentTool {
+  /**
+   * A Lambda function, whose (small) returned payload reaches the state.
+   * @param name the tool name (`$.tools.<name>` in the state)
+   * @param fn the function to invoke
+   * @param options the payload
+   */
+  public static lambdaFunction(name: string, fn: lambda.IFunction, options: LambdaToolOptions = {}): AgentTool {
     return new LambdaTool(name, fn, options);
   }
 
-  /** An HTTPS API through the Step Functions HTTP task (EventBridge connection for auth). */
+  /**
+   * An HTTPS API, called through the Step Functions HTTP task (an EventBridge connection authorizes it).
+   * @param name the tool name (`$.tools.<name>` in the state)
+   * @param options the connection, the endpoint and the request
+   */
   public static http(name: string, options: HttpToolOptions): AgentTool {
     return new HttpTool(name, options);
   }
 
-  protected constructor(
-    /** The tool name (`$.tools.<name>` in the state). */
-    public readonly name: string,
-  ) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(name)) {
-      throw new Error(`AgentTool: name '${name}' must be letters, digits and _ (at most 64, not starting with a digit)`);
-    }
+  /** The tool name (`$.tools.<name>` in the state). */
+  public readonly name: string;
+
+  /**
+   * Only the static factories make tools (the class is sealed).
+   * @param name the tool name (`$.tools.<name>` in the state)
+   */
+  protected constructor(name: string) {
+    this.name = name;
   }
 
   /** @internal */
@@ -143,12 +205,13 @@ const DEFAULT_TOOL_PAYLOAD = { 'validation.$': '$.validation', 'reasoning.$': '$
 
 class GetItemTool extends AgentTool {
   constructor(name: string, private readonly table: dynamodb.ITable, private readonly options: DynamoDbGetItemToolOptions) {
+    checkToolName('AgentTool.dynamoDbGetItem', name);
     super(name);
-    if (Object.keys(options.attributes).length === 0) throw new Error(`AgentTool ${name}: attributes must name at least one attribute`);
+    if (Object.keys(options.attributes).length === 0) throwArgumentError('AgentTool.dynamoDbGetItem', 'options.attributes', 'must name at least one attribute');
     const types = new Map<string, string>();
     for (const p of Object.values(options.attributes)) {
       if (types.has(p.attribute) && types.get(p.attribute) !== p._type) {
-        throw new Error(`AgentTool ${name}: attribute '${p.attribute}' is projected as both ${types.get(p.attribute)} and ${p._type}`);
+        throwArgumentError('AgentTool.dynamoDbGetItem', 'options.attributes', `attribute '${p.attribute}' is projected as both ${types.get(p.attribute)} and ${p._type}`);
       }
       types.set(p.attribute, p._type);
     }
@@ -198,9 +261,12 @@ class GetItemTool extends AgentTool {
 
 class QueryTool extends AgentTool {
   constructor(name: string, private readonly table: dynamodb.ITable, private readonly options: DynamoDbQueryToolOptions) {
+    checkToolName('AgentTool.dynamoDbQuery', name);
     super(name);
     const limit = options.limit ?? 5;
-    if (limit < 1 || limit > 50) throw new Error(`AgentTool ${name}: limit must be 1..50, got ${limit}`);
+    if (!Token.isUnresolved(limit) && (!Number.isInteger(limit) || limit < 1 || limit > 50)) {
+      throwArgumentError('AgentTool.dynamoDbQuery', 'options.limit', `must be an integer in 1..50, got ${limit}`);
+    }
   }
   public _bind(scope: Construct, id: string): BoundTool {
     const state = tasks.CallAwsService.jsonPath(scope, id, {
@@ -225,6 +291,7 @@ class QueryTool extends AgentTool {
 
 class LambdaTool extends AgentTool {
   constructor(name: string, private readonly fn: lambda.IFunction, private readonly options: LambdaToolOptions) {
+    checkToolName('AgentTool.lambdaFunction', name);
     super(name);
   }
   public _bind(scope: Construct, id: string): BoundTool {
@@ -239,8 +306,9 @@ class LambdaTool extends AgentTool {
 
 class HttpTool extends AgentTool {
   constructor(name: string, private readonly options: HttpToolOptions) {
+    checkToolName('AgentTool.http', name);
     super(name);
-    if (!options.apiRoot.startsWith('https://')) throw new Error(`AgentTool ${name}: apiRoot must be an https:// URL, got '${options.apiRoot}'`);
+    if (!options.apiRoot.startsWith('https://')) throwArgumentError('AgentTool.http', 'options.apiRoot', `must be an https:// URL, got '${options.apiRoot}'`);
   }
   public _bind(scope: Construct, id: string): BoundTool {
     const state = tasks.HttpInvoke.jsonPath(scope, id, {
@@ -249,7 +317,7 @@ class HttpTool extends AgentTool {
       method: sfn.TaskInput.fromText(this.options.method ?? 'POST'),
       connection: this.options.connection,
       body: this.options.body ?? sfn.TaskInput.fromObject(DEFAULT_TOOL_PAYLOAD),
-      resultSelector: { 'value.$': this.options.select ?? '$.ResponseBody' },
+      resultSelector: { 'value.$': this.options.selectPath ?? '$.ResponseBody' },
     });
     return { state, branch: state };
   }

@@ -8,7 +8,9 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { HandlerFactory } from './approval-endpoint';
 import { StarterFunction } from './runtime/starter-function';
+import { AgentWorkflowWarnings } from './warnings';
 import { handlerDeadLetterQueue } from '../core/handlers';
 
 /** Options of the S3 trigger. */
@@ -33,16 +35,19 @@ export class AgentTrigger {
    * started by a small function that names each execution after the object key and version, so a
    * duplicate event never starts a duplicate execution. EventBridge notifications are enabled on
    * the bucket when it is defined in this app (an imported bucket must have them enabled already).
+   * @param bucket the bucket uploads arrive in (the workflow may read nothing else)
+   * @param options the key prefix and suffix that start an execution
    */
   public static s3ObjectCreated(bucket: s3.IBucket, options: S3TriggerOptions = {}): AgentTrigger {
     return new AgentTrigger(bucket, options.prefix ?? '', options.suffix ?? '');
   }
 
   /**
-   * Started by `StartExecution` only (API, SDK, another workflow): the input is
-   * `{ "bucket": "...", "key": "...", "versionId": null, "actorId": null, "sessionId": null }`.
+   * Started by `StartExecution` only (API, SDK, another workflow).
+   *
+   * The input is `{ "bucket": "...", "key": "...", "versionId": null, "actorId": null, "sessionId": null }`.
    * @param bucket the bucket inputs are read from (the workflow may read nothing else)
-   * @param prefix the key prefix inputs must have (@default - any key)
+   * @param prefix the key prefix inputs must have (by default any key)
    */
   public static manual(bucket: s3.IBucket, prefix?: string): AgentTrigger {
     return new AgentTrigger(bucket, prefix ?? '', '', true);
@@ -69,7 +74,7 @@ export class AgentTrigger {
     if (this.bucket instanceof s3.Bucket) {
       this.bucket.enableEventBridgeNotification();
     } else {
-      Annotations.of(scope).addWarningV2('cdk-production-patterns:agent-trigger-eventbridge',
+      Annotations.of(scope).addWarningV2(AgentWorkflowWarnings.TRIGGER_BUCKET_IMPORTED,
         'The trigger bucket is imported: make sure its EventBridge notifications are enabled, or no execution will start.');
     }
     const key = target.encryptionKey;
@@ -98,8 +103,8 @@ export class AgentTrigger {
       },
       targets: [new targets.SqsQueue(queue, { deadLetterQueue, retryAttempts: 8 })],
     });
-    const starter = new StarterFunction(scope, 'StarterFunction', {
-      ...target.starterOptions(), description: 'Agent workflow: starts one execution per uploaded object (deduplicated by name)',
+    const starter = target.handler(StarterFunction, 'StarterFunction', 'Starter', {
+      description: 'Agent workflow: starts one execution per uploaded object (deduplicated by name)',
     });
     starter.addEnvironment('STATE_MACHINE_ARN', target.stateMachine.stateMachineArn);
     target.stateMachine.grantStartExecution(starter);
@@ -111,8 +116,8 @@ export class AgentTrigger {
 /** What a trigger delivers to. @internal */
 export interface AgentTriggerTarget {
   readonly stateMachine: sfn.IStateMachine;
-  /** Options of the starter function (the workflow's handler defaults; called only when a starter is created). */
-  readonly starterOptions: () => lambda.FunctionOptions;
+  /** Creates the starter function with the workflow's handler defaults. */
+  readonly handler: HandlerFactory;
   readonly encryptionKey?: kms.IKey;
 }
 

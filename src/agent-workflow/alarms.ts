@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { StepFunctionsAgentWorkflow } from './step-functions-agent-workflow';
+import { alarmMaker } from '../core/alarms';
 
 /** What the workflow's alarms watch, besides its metric methods. @internal */
 export interface WorkflowAlarmsOptions {
@@ -24,18 +24,8 @@ export interface WorkflowAlarmsOptions {
  * @internal
  */
 export function workflowAlarms(wf: StepFunctionsAgentWorkflow, modelId: string, o: WorkflowAlarmsOptions): cloudwatch.IAlarm[] {
-  const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => {
-    const a = new cloudwatch.Alarm(wf, id, {
-      metric,
-      threshold,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      alarmDescription: description,
-    });
-    if (o.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(o.alarmTopic));
-    return a;
-  };
+  const make = alarmMaker(wf, o.alarmTopic);
+  const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => make(id, metric, description, { threshold });
   const list: cloudwatch.IAlarm[] = [
     alarm('ExecutionsFailedAlarm', wf.metricExecutionsFailed(), 'Agent workflow executions failed (the audit table holds the error of each).'),
     alarm('ExecutionsTimedOutAlarm', wf.metricExecutionsTimedOut(), 'Agent workflow executions timed out.'),

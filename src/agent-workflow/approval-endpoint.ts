@@ -15,15 +15,22 @@ import { grantTable } from './grants';
 import { ApprovalEndpointFunction } from './runtime/approval-endpoint-function';
 import { ApprovalMonitorFunction } from './runtime/approval-monitor-function';
 import { ApprovalRequestFunction } from './runtime/approval-request-function';
+import { BundledFunctionClass } from '../core/functions';
 import { handlerDeadLetterQueue } from '../core/handlers';
 
-/** Function options with the workflow's defaults for one handler role (log group, tracing, env). @internal */
-export type HandlerDefaults = (role: string) => lambda.FunctionOptions;
+/**
+ * Creates one of the workflow's bundled handlers (core/functions.ts) with the workflow's defaults for
+ * its role (log group `<role>Logs`, memory, timeout, env); `options` are the function's own settings.
+ * @internal
+ */
+export type HandlerFactory = <F extends lambda.Function>(
+  type: BundledFunctionClass<F>, id: string, role: string, options: lambda.FunctionOptions,
+) => F;
 
 /** What the approval endpoint needs from the workflow. @internal */
 export interface ApprovalEndpointOptions {
   readonly approval: HumanApproval;
-  readonly fnDefaults: HandlerDefaults;
+  readonly handler: HandlerFactory;
   readonly auditTable: dynamodb.ITable;
   readonly eventBus: events.IEventBus;
   readonly eventSource: string;
@@ -84,8 +91,8 @@ export class ApprovalEndpoint {
     });
 
     // endpoint
-    const endpoint = new ApprovalEndpointFunction(scope, 'ApprovalEndpointFunction', {
-      ...o.fnDefaults('ApprovalEndpoint'), description: 'Agent workflow: approval confirm page and decisions',
+    const endpoint = o.handler(ApprovalEndpointFunction, 'ApprovalEndpointFunction', 'ApprovalEndpoint', {
+      description: 'Agent workflow: approval confirm page and decisions',
     });
     endpoint.addEnvironment('APPROVALS_TABLE', table.tableName);
     endpoint.addEnvironment('AUDIT_TABLE', o.auditTable.tableName);
@@ -126,8 +133,8 @@ export class ApprovalEndpoint {
     resource.addMethod('POST', integration, methodOptions);
 
     // request (waitForTaskToken)
-    const request = new ApprovalRequestFunction(scope, 'ApprovalRequestFunction', {
-      ...o.fnDefaults('ApprovalRequest'), description: 'Agent workflow: stores the task token and notifies approvers',
+    const request = o.handler(ApprovalRequestFunction, 'ApprovalRequestFunction', 'ApprovalRequest', {
+      description: 'Agent workflow: stores the task token and notifies approvers',
     });
     request.addEnvironment('APPROVALS_TABLE', table.tableName);
     request.addEnvironment('SIGNING_SECRET_ARN', secret.secretArn);
@@ -145,8 +152,8 @@ export class ApprovalEndpoint {
     o.eventBus.grantPutEventsTo(request);
 
     // monitor
-    const monitor = new ApprovalMonitorFunction(scope, 'ApprovalMonitorFunction', {
-      ...o.fnDefaults('ApprovalMonitor'), description: 'Agent workflow: publishes pending-approval count and age',
+    const monitor = o.handler(ApprovalMonitorFunction, 'ApprovalMonitorFunction', 'ApprovalMonitor', {
+      description: 'Agent workflow: publishes pending-approval count and age',
     });
     monitor.addEnvironment('APPROVALS_TABLE', table.tableName);
     grantTable(monitor, table, ['dynamodb:Query'], 'byStatus');

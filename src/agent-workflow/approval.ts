@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { throwArgumentError } from '../core/errors';
 
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
@@ -11,26 +12,38 @@ const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 export class AgentField {
   /**
    * A top-level scalar property of the model's structured answer (e.g. `estimated_cost`).
+   *
    * Checked at synth time against `outputSchema`.
+   * @param name the property name in the output schema
    */
   public static output(name: string): AgentField {
-    return new AgentField('output', `$.reasoning.fields.${checkName(name)}`, `output.${name}`, name);
+    return new AgentField('output', `$.reasoning.fields.${checkName('AgentField.output', 'name', name)}`, `output.${name}`, name);
   }
 
-  /** A field of a tool's projected result (e.g. `AgentField.tool('policy', 'autoApproveLimit')`). */
+  /**
+   * A field of a tool's projected result (e.g. `AgentField.tool('policy', 'autoApproveLimit')`).
+   * @param toolName the tool's name
+   * @param field the field of the tool's result
+   */
   public static tool(toolName: string, field: string): AgentField {
-    return new AgentField('tool', `$.tools.${checkName(toolName)}.${checkName(field)}`, `${toolName}.${field}`, field, toolName);
+    return new AgentField('tool', `$.tools.${checkName('AgentField.tool', 'toolName', toolName)}.${checkName('AgentField.tool', 'field', field)}`, `${toolName}.${field}`, field, toolName);
   }
 
-  /** S3 user metadata of the trigger object (name normalized: lower case, `-` becomes `_`). */
+  /**
+   * S3 user metadata of the trigger object (name normalized: lower case, `-` becomes `_`).
+   * @param name the metadata name, without `x-amz-meta-`
+   */
   public static metadata(name: string): AgentField {
     const normalized = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
-    return new AgentField('metadata', `$.validation.metadata.${checkName(normalized)}`, `metadata.${normalized}`, normalized);
+    return new AgentField('metadata', `$.validation.metadata.${checkName('AgentField.metadata', 'name', normalized)}`, `metadata.${normalized}`, normalized);
   }
 
-  /** Any JSONPath into the workflow state (advanced; the state shape is documented in the README). */
+  /**
+   * Any JSONPath into the workflow state, for advanced uses (the state shape is documented in the README).
+   * @param jsonPath a JSONPath starting with `$.`
+   */
   public static path(jsonPath: string): AgentField {
-    if (!jsonPath.startsWith('$.')) throw new Error(`AgentField.path: a JSONPath starting with '$.' is required, got '${jsonPath}'`);
+    if (!jsonPath.startsWith('$.')) throwArgumentError('AgentField.path', 'jsonPath', `must be a JSONPath starting with '$.', got '${jsonPath}'`);
     return new AgentField('path', jsonPath, jsonPath, jsonPath);
   }
 
@@ -45,9 +58,9 @@ export class AgentField {
   ) {}
 }
 
-function checkName(name: string): string {
+function checkName(factory: string, argument: string, name: string): string {
   if (!FIELD_NAME.test(name)) {
-    throw new Error(`AgentField: '${name}' is not a plain field name (letters, digits, _; at most 64 chars; not starting with a digit)`);
+    throwArgumentError(factory, argument, `must be a plain field name (letters, digits and _, at most 64, not starting with a digit), got '${name}'`);
   }
   return name;
 }
@@ -74,49 +87,87 @@ export interface FieldCheck {
  * it) with the reason recorded. The comparisons themselves then only meet present, well-typed values.
  */
 export class DecisionCondition {
-  /** field > value */
+  /**
+   * The field is greater than a number.
+   * @param field the field compared (a number)
+   * @param value the number it must exceed
+   */
   public static greaterThan(field: AgentField, value: number): DecisionCondition {
     return DecisionCondition.numeric(field, `${field.label} > ${fmt(value)}`, sfn.Condition.numberGreaterThan(field.jsonPath, value));
   }
-  /** field >= value */
+  /**
+   * The field is greater than or equal to a number.
+   * @param field the field compared (a number)
+   * @param value the number it must reach
+   */
   public static greaterThanOrEqual(field: AgentField, value: number): DecisionCondition {
     return DecisionCondition.numeric(field, `${field.label} >= ${fmt(value)}`, sfn.Condition.numberGreaterThanEquals(field.jsonPath, value));
   }
-  /** field < value */
+  /**
+   * The field is less than a number.
+   * @param field the field compared (a number)
+   * @param value the number it must stay below
+   */
   public static lessThan(field: AgentField, value: number): DecisionCondition {
     return DecisionCondition.numeric(field, `${field.label} < ${fmt(value)}`, sfn.Condition.numberLessThan(field.jsonPath, value));
   }
-  /** field <= value */
+  /**
+   * The field is less than or equal to a number.
+   * @param field the field compared (a number)
+   * @param value the number it must not exceed
+   */
   public static lessThanOrEqual(field: AgentField, value: number): DecisionCondition {
     return DecisionCondition.numeric(field, `${field.label} <= ${fmt(value)}`, sfn.Condition.numberLessThanEquals(field.jsonPath, value));
   }
-  /** field > other field (e.g. the estimated cost above the policy's auto-approve limit) */
+  /**
+   * The field is greater than another field (e.g. the estimated cost above the policy's auto-approve limit).
+   * @param field the field compared (a number)
+   * @param other the field it must exceed (a number)
+   */
   public static greaterThanField(field: AgentField, other: AgentField): DecisionCondition {
     return new DecisionCondition(`${field.label} > ${other.label}`, [{ field, type: 'number' }, { field: other, type: 'number' }],
       sfn.Condition.numberGreaterThanJsonPath(field.jsonPath, other.jsonPath));
   }
-  /** field < other field */
+  /**
+   * The field is less than another field.
+   * @param field the field compared (a number)
+   * @param other the field it must stay below (a number)
+   */
   public static lessThanField(field: AgentField, other: AgentField): DecisionCondition {
     return new DecisionCondition(`${field.label} < ${other.label}`, [{ field, type: 'number' }, { field: other, type: 'number' }],
       sfn.Condition.numberLessThanJsonPath(field.jsonPath, other.jsonPath));
   }
-  /** field equals a string */
+  /**
+   * The field equals a string.
+   * @param field the field compared (a string)
+   * @param value the string it must equal
+   */
   public static stringEquals(field: AgentField, value: string): DecisionCondition {
     return new DecisionCondition(`${field.label} = '${value}'`, [{ field, type: 'string' }], sfn.Condition.stringEquals(field.jsonPath, value));
   }
-  /** field equals a boolean */
+  /**
+   * The field equals a boolean.
+   * @param field the field compared (a boolean)
+   * @param value the boolean it must equal
+   */
   public static booleanEquals(field: AgentField, value: boolean): DecisionCondition {
     return new DecisionCondition(`${field.label} = ${value}`, [{ field, type: 'boolean' }], sfn.Condition.booleanEquals(field.jsonPath, value));
   }
-  /** All of the conditions. */
+  /**
+   * All of the conditions hold.
+   * @param conditions the conditions (at least one)
+   */
   public static all(conditions: DecisionCondition[]): DecisionCondition {
-    if (conditions.length === 0) throw new Error('DecisionCondition.all needs at least one condition');
+    if (conditions.length === 0) throwArgumentError('DecisionCondition.all', 'conditions', 'must list at least one condition');
     return new DecisionCondition(conditions.map((c) => c.description).join(' and '), conditions.flatMap((c) => c._checks),
       sfn.Condition.and(...conditions.map((c) => c._comparison)));
   }
-  /** Any of the conditions. */
+  /**
+   * Any of the conditions holds.
+   * @param conditions the conditions (at least one)
+   */
   public static any(conditions: DecisionCondition[]): DecisionCondition {
-    if (conditions.length === 0) throw new Error('DecisionCondition.any needs at least one condition');
+    if (conditions.length === 0) throwArgumentError('DecisionCondition.any', 'conditions', 'must list at least one condition');
     return new DecisionCondition(conditions.map((c) => c.description).join(' or '), conditions.flatMap((c) => c._checks),
       sfn.Condition.or(...conditions.map((c) => c._comparison)));
   }
@@ -126,7 +177,7 @@ export class DecisionCondition {
   }
 
   private constructor(
-    /** The condition in words; recorded as the decision reason. */
+    /** The condition in words, recorded as the decision reason. */
     public readonly description: string,
     /** @internal the fields read, with the type each is compared as */
     public readonly _checks: FieldCheck[],
@@ -152,15 +203,15 @@ export function fieldProblems(check: FieldCheck): { missing: sfn.Condition; mist
 
 /** What happens when nobody decides in time. */
 export class ApprovalTimeout {
-  /** Reject (outcome REJECTED_TIMEOUT). */
+  /** Reject, with the outcome REJECTED_TIMEOUT. */
   public static reject(): ApprovalTimeout {
     return new ApprovalTimeout();
   }
 
   /**
-   * Notify a second topic once and wait again; reject when that wait also times out.
+   * Notify a second topic once and wait again, then reject when that wait also times out.
    * @param topic the escalation topic (e.g. team leads)
-   * @param timeout how long the escalation waits (@default the primary timeout)
+   * @param timeout how long the escalation waits (by default the primary timeout)
    */
   public static escalate(topic: sns.ITopic, timeout?: Duration): ApprovalTimeout {
     return new ApprovalTimeout(topic, timeout);
@@ -177,7 +228,7 @@ export class ApprovalTimeout {
 /** Options of a human approval step. */
 export interface HumanApprovalOptions {
   /**
-   * How long the workflow waits for a decision; signed links expire then.
+   * How long the workflow waits for a decision (signed links expire then).
    * @default Duration.days(2)
    */
   readonly timeout?: Duration;
@@ -196,7 +247,11 @@ export interface HumanApprovalOptions {
 
 /** A person decides, by signed links sent through SNS (and an EventBridge event). */
 export class HumanApproval {
-  /** Notify the topic with signed approve/reject links; the decision arrives by callback. */
+  /**
+   * Notify the topic with signed approve/reject links, and wait for the decision to arrive by callback.
+   * @param topic the topic approvers subscribe to
+   * @param options the timeout, what happens then, and the heartbeat
+   */
   public static notify(topic: sns.ITopic, options: HumanApprovalOptions = {}): HumanApproval {
     return new HumanApproval(topic, options);
   }
@@ -222,19 +277,34 @@ export interface ApprovalPolicyOptions {
 /** When the agent's decision needs a person. */
 export class ApprovalPolicy {
   /**
-   * A person approves when any condition holds, or when a field a condition reads is missing or
-   * mistyped (fail-safe); otherwise the workflow approves automatically.
+   * A person approves when any condition holds, or when a field a condition reads is missing or mistyped (fail-safe).
+   *
+   * Otherwise the workflow approves automatically (unless a `rejectWhen` condition holds).
+   * @param conditions the conditions that send the decision to a person (at least one: use `always` or `never` otherwise)
+   * @param approval the human approval step
+   * @param options conditions that reject automatically
    */
   public static when(conditions: DecisionCondition[], approval: HumanApproval, options: ApprovalPolicyOptions = {}): ApprovalPolicy {
+    if (conditions.length === 0) {
+      // no condition would never hold: every execution would be approved automatically
+      throwArgumentError('ApprovalPolicy.when', 'conditions', 'must list at least one condition (with none, every execution would be approved automatically); use ApprovalPolicy.always() or ApprovalPolicy.never()');
+    }
     return new ApprovalPolicy(conditions, approval, options.rejectWhen ?? []);
   }
 
-  /** A person approves every execution that passes validation. */
+  /**
+   * A person approves every execution that passes validation.
+   * @param approval the human approval step
+   * @param options conditions that reject automatically (before a person is asked)
+   */
   public static always(approval: HumanApproval, options: ApprovalPolicyOptions = {}): ApprovalPolicy {
     return new ApprovalPolicy([], approval, options.rejectWhen ?? [], true);
   }
 
-  /** No person: approve automatically unless a `rejectWhen` condition holds. */
+  /**
+   * No person decides, and the workflow approves automatically unless a `rejectWhen` condition holds.
+   * @param options conditions that reject automatically
+   */
   public static never(options: ApprovalPolicyOptions = {}): ApprovalPolicy {
     return new ApprovalPolicy([], undefined, options.rejectWhen ?? []);
   }

@@ -1,6 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 
-/** Options of context checkpointing. */
+/**
+ * Options of context checkpointing (the workflow's `checkpoint` prop).
+ *
+ * Checkpointing is always on (it keeps state payloads small): after reasoning, the full answer goes to
+ * S3 and a summary plus references to DynamoDB (with TTL), scoped by actor and session when known, and
+ * the state carries keys only.
+ */
 export interface ContextCheckpointOptions {
   /**
    * A smaller model that writes the checkpoint summary.
@@ -17,20 +23,4 @@ export interface ContextCheckpointOptions {
    * @default 3
    */
   readonly memoryItems?: number;
-}
-
-/**
- * Context checkpointing: after reasoning, the full answer goes to S3 and a summary plus references
- * to DynamoDB (with TTL), scoped by actor and session when known; the state carries keys only.
- */
-export class ContextCheckpoint {
-  /** Checkpoint with these options. */
-  public static enabled(options: ContextCheckpointOptions = {}): ContextCheckpoint {
-    return new ContextCheckpoint(options);
-  }
-
-  private constructor(
-    /** The options. */
-    public readonly options: ContextCheckpointOptions,
-  ) {}
 }

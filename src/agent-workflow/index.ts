@@ -5,3 +5,4 @@ export * from './agent-tool';
 export * from './approval';
 export * from './context-checkpoint';
 export * from './step-functions-agent-workflow';
+export * from './warnings';

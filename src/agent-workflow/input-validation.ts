@@ -29,17 +29,23 @@ export interface S3ObjectValidationOptions {
 
 /** How the input is validated before any model sees it. */
 export class InputValidation {
-  /** The built-in validator: the object exists, its size, its content type and its first bytes. */
+  /**
+   * The built-in validator, which checks that the object exists, its size, its content type and its first bytes.
+   * @param options the limits the object must meet
+   */
   public static s3Object(options: S3ObjectValidationOptions = {}): InputValidation {
     return new InputValidation(options, undefined);
   }
 
   /**
-   * Your function: it receives `{ request, rules }` and returns the ValidationResult documented in
-   * the README (`valid`, `reason`, `bucket`, `key`, ...). A `valid: false` answer ends the execution
-   * in a recorded REJECTED_INVALID outcome.
+   * Your Lambda function validates the input.
+   *
+   * It receives `{ request, rules }` and returns the ValidationResult documented in the README
+   * (`valid`, `reason`, `bucket`, `key`, ...). A `valid: false` answer ends the execution in a
+   * recorded REJECTED_INVALID outcome.
+   * @param fn the validator function
    */
-  public static lambda(fn: lambda.IFunction): InputValidation {
+  public static lambdaFunction(fn: lambda.IFunction): InputValidation {
     return new InputValidation({}, fn);
   }
 

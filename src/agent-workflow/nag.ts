@@ -5,7 +5,6 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AgentTrigger } from './agent-trigger';
 import { nagArn } from './grants';
-import { acknowledgeBasicExecutionRole } from '../core/handlers';
 
 /** What the workflow-level acknowledgements name. @internal */
 export interface WorkflowNagOptions {
@@ -27,7 +26,6 @@ export interface WorkflowNagOptions {
  * @internal
  */
 export function acknowledgeWorkflowFindings(scope: Construct, o: WorkflowNagOptions): void {
-  for (const fn of o.own) acknowledgeBasicExecutionRole(fn);
   const ack = (c: Construct, finding: string, reason: string) => Validations.of(c).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
   const objects = `Resource::${nagArn(scope, o.trigger.bucket.arnForObjects(`${o.trigger.prefix}*`))}`;
   const objectsReason = 'Read access to the objects under the trigger prefix (inputs are arbitrary keys there); nothing else in the bucket.';

@@ -4,13 +4,14 @@ import { IConstruct } from 'constructs';
 import { BedrockConverseOptions, ReasoningInvocation, StructuredOutput } from './agent-reasoning';
 import { AgentTool } from './agent-tool';
 import { AgentField, ApprovalPolicy, DecisionCondition, HumanApproval } from './approval';
-import { ContextCheckpoint, ContextCheckpointOptions } from './context-checkpoint';
+import { ContextCheckpointOptions } from './context-checkpoint';
 import { InputValidation } from './input-validation';
 import { readsS3Location } from './model-arns';
 import { AttachmentMode } from './runtime/contracts';
 import { checkSchema } from './runtime/json-schema';
 import type { StepFunctionsAgentWorkflowProps } from './step-functions-agent-workflow';
-import { throwPropError, validateRange } from '../core/errors';
+import { AgentWorkflowWarnings } from './warnings';
+import { checkFactoryMade, throwPropError, validateRange } from '../core/errors';
 
 /** The longest a Standard execution may run (one year), less the hour the workflow keeps for its other steps. */
 const MAX_APPROVAL_SECONDS = 365 * 24 * 3600 - 3600;
@@ -80,7 +81,7 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
   const r = props.reasoning.options;
   const tools = props.tools ?? [];
   const policy = props.approval ?? ApprovalPolicy.never();
-  const checkpoint = (props.checkpoint ?? ContextCheckpoint.enabled()).options;
+  const checkpoint: ContextCheckpointOptions = props.checkpoint ?? {};
   const validation = props.validation ?? InputValidation.s3Object();
   const warnings: ConfigWarning[] = [];
 
@@ -100,13 +101,14 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
 
   // ---- tools
   const toolNames = new Set<string>();
+  tools.forEach((t, i) => checkFactoryMade(scope, `tools[${i}]`, t, 'AgentTool', ['dynamoDbGetItem', 'dynamoDbQuery', 'lambdaFunction', 'http']));
   for (const t of tools) {
     if (toolNames.has(t.name)) throwPropError(scope, 'tools', `two tools are named '${t.name}'`);
     toolNames.add(t.name);
   }
   if (tools.length > 5) {
     warnings.push({
-      id: 'cdk-production-patterns:agent-tools',
+      id: AgentWorkflowWarnings.TOO_MANY_TOOLS,
       message: `${tools.length} tools: agent reliability drops beyond 4-5 tools; consider splitting the workflow.`,
     });
   }
@@ -168,7 +170,7 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
     // NONE, not FAIL: a limit such as Size.kibibytes(4500) is not a whole number of MiB
     const mib = Number(maxSize.toMebibytes({ rounding: SizeRoundingBehavior.NONE }).toFixed(2));
     warnings.push({
-      id: 'cdk-production-patterns:agent-image-bytes',
+      id: AgentWorkflowWarnings.IMAGE_LIMIT_ABOVE_CONVERSE,
       message: `validation.maxSize is ${mib} MiB but Converse accepts images up to 3.75 MB as bytes; larger valid uploads will fail in the reasoner.`,
     });
   }

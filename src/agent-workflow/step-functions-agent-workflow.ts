@@ -19,34 +19,48 @@ import { AgentTool } from './agent-tool';
 import { AgentTrigger } from './agent-trigger';
 import { workflowAlarms } from './alarms';
 import { ApprovalPolicy } from './approval';
-import { ApprovalEndpoint, HandlerDefaults } from './approval-endpoint';
-import { ContextCheckpoint } from './context-checkpoint';
+import { ApprovalEndpoint, HandlerFactory } from './approval-endpoint';
+import { ContextCheckpointOptions } from './context-checkpoint';
 import { buildDefinition, DEFAULT_SCHEMA_TOOL, DefinitionContext } from './definition';
 import { grantReadObjects, grantTable } from './grants';
 import { InputValidation } from './input-validation';
 import { modelArns } from './model-arns';
 import { acknowledgeWorkflowFindings } from './nag';
 import { resolveConfig, ResolvedConfig } from './resolved-config';
-import { METRIC, ReasoningConfig, ValidationRules } from './runtime/contracts';
+import { METRIC, METRICS_NAMESPACE, ReasoningConfig, ValidationRules } from './runtime/contracts';
 import { ReasonerFunction } from './runtime/reasoner-function';
 import { ValidatorFunction } from './runtime/validator-function';
+import { bundledFunction } from '../core/functions';
 
-/** The metrics namespace of the bundled handlers. */
-export const AGENT_WORKFLOW_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
-/** The EventBridge `source` of progress and approval events. */
+/** The metrics namespace of the bundled handlers (`StepFunctionsAgentWorkflow.METRICS_NAMESPACE` in every language). */
+export const AGENT_WORKFLOW_METRICS_NAMESPACE: string = METRICS_NAMESPACE;
+/** The EventBridge `source` of progress and approval events (`StepFunctionsAgentWorkflow.EVENT_SOURCE` in every language). */
 export const AGENT_WORKFLOW_EVENT_SOURCE = 'cdk-production-patterns.agent-workflow';
 
 /** How approvers authenticate to the approval endpoint. */
 export class ApprovalEndpointAuth {
-  /** The signed, expiring link is the credential (works from any mail client). The approver is recorded as `link:<stage>`. */
+  /**
+   * The signed, expiring link is the credential (works from any mail client).
+   *
+   * The approver is recorded as `link:<stage>`.
+   */
   public static signedLinks(): ApprovalEndpointAuth {
     return new ApprovalEndpointAuth(apigw.AuthorizationType.NONE);
   }
-  /** IAM (SigV4) callers only, plus the signed link; the approver is the caller's ARN. For tools and consoles, not mail clients. */
+  /**
+   * IAM (SigV4) callers only, plus the signed link.
+   *
+   * The approver is the caller's ARN. For tools and consoles, not mail clients.
+   */
   public static iam(): ApprovalEndpointAuth {
     return new ApprovalEndpointAuth(apigw.AuthorizationType.IAM);
   }
-  /** Cognito user-pool tokens, plus the signed link; the approver is the user's email (or sub). */
+  /**
+   * Cognito user-pool tokens, plus the signed link.
+   *
+   * The approver is the user's email (or sub).
+   * @param userPool the user pool whose tokens the endpoint accepts
+   */
   public static cognito(userPool: cognito.IUserPool): ApprovalEndpointAuth {
     return new ApprovalEndpointAuth(apigw.AuthorizationType.COGNITO, userPool);
   }
@@ -68,8 +82,9 @@ export interface StepFunctionsAgentWorkflowProps {
   /** The reasoning step (Amazon Bedrock Converse with structured output). */
   readonly reasoning: AgentReasoning;
   /**
-   * Tool and enrichment steps (run in parallel after reasoning; results join `$.tools.<name>`).
-   * More than 5 tools draws a synth-time warning.
+   * Tool and enrichment steps, run in parallel after reasoning (results join `$.tools.<name>`).
+   *
+   * More than 5 tools draws a synth-time warning (`AgentWorkflowWarnings.TOO_MANY_TOOLS`).
    * @default - none
    */
   readonly tools?: AgentTool[];
@@ -79,23 +94,25 @@ export interface StepFunctionsAgentWorkflowProps {
    */
   readonly approval?: ApprovalPolicy;
   /**
-   * Context checkpointing (always on: it keeps state payloads small); these are its options.
-   * @default ContextCheckpoint.enabled()
+   * Options of context checkpointing, which is always on (it keeps state payloads small).
+   * @default - a deterministic summary, kept 30 days, with the 3 prior summaries as memory
    */
-  readonly checkpoint?: ContextCheckpoint;
+  readonly checkpoint?: ContextCheckpointOptions;
   /**
    * A name for the workflow in metrics and events.
    * @default - a name derived from the construct path
    */
   readonly workflowName?: string;
   /**
-   * Customer managed key for the tables, queues, artifacts bucket, secret and state machine.
+   * Customer managed key for the tables, queues, artifacts bucket, secret, state machine and the
+   * handlers' log groups.
    * @default - AWS owned / managed keys
    */
   readonly encryptionKey?: kms.IKey;
   /**
-   * Bucket for answer artifacts (under `artifacts/`) and copies of validated inputs (under `inputs/`;
-   * give your bucket a lifecycle rule for them).
+   * Bucket for answer artifacts (under `artifacts/`) and copies of validated inputs (under `inputs/`).
+   *
+   * Give your bucket a lifecycle rule for the input copies.
    * @default - a new encrypted, versioned bucket: artifacts expire after `artifactRetention`, input copies with the checkpoint TTL
    */
   readonly artifactBucket?: s3.IBucket;
@@ -171,6 +188,11 @@ const SNAPSHOT_PREFIX = 'inputs/';
  * audit trail, with progress events, retries, alarms and tracing.
  */
 export class StepFunctionsAgentWorkflow extends Construct {
+  /** The CloudWatch namespace of the metrics the bundled handlers publish (dimension `Workflow`). */
+  public static readonly METRICS_NAMESPACE: string = AGENT_WORKFLOW_METRICS_NAMESPACE;
+  /** The EventBridge `source` of the workflow's progress and approval events. */
+  public static readonly EVENT_SOURCE: string = AGENT_WORKFLOW_EVENT_SOURCE;
+
   /** The state machine (Standard). */
   public readonly stateMachine: sfn.StateMachine;
   /** The state machine log group. */
@@ -182,18 +204,34 @@ export class StepFunctionsAgentWorkflow extends Construct {
   /** The bucket of answer artifacts. */
   public readonly artifactBucket: s3.IBucket;
   /** The pending approvals table (task tokens, keyed by opaque approval id), when approval is configured. */
-  public readonly approvalsTable?: dynamodb.Table;
+  public readonly approvalsTable?: dynamodb.ITable;
   /** The HMAC key that signs approval links, when approval is configured. */
-  public readonly signingSecret?: secretsmanager.Secret;
+  public readonly signingSecret?: secretsmanager.ISecret;
   /** The approval endpoint, when approval is configured. */
-  public readonly approvalApi?: apigw.RestApi;
+  public readonly approvalApi?: apigw.IRestApi;
   /** The approval endpoint base URL (links are `<url>approvals/<id>?...`), when approval is configured. */
   public readonly approvalUrl?: string;
   /** The queue between the S3 events and the starter, for an S3 trigger. */
-  public readonly triggerQueue?: sqs.Queue;
+  public readonly triggerQueue?: sqs.IQueue;
   /** Dead letters of the trigger (events that could not be started after retries). */
-  public readonly triggerDeadLetterQueue?: sqs.Queue;
-  /** The bundled functions by role: validator, reasoner, starter, approvalRequest, approvalEndpoint, approvalMonitor. */
+  public readonly triggerDeadLetterQueue?: sqs.IQueue;
+  /** The function that validates the input: the built-in validator, or yours (`InputValidation.lambdaFunction`). */
+  public readonly validatorFunction: lambda.IFunction;
+  /** The reasoner function (calls the model on the Lambda path, checkpoints on both paths). */
+  public readonly reasonerFunction: lambda.IFunction;
+  /** The function that starts one execution per uploaded object, for an S3 trigger. */
+  public readonly starterFunction?: lambda.IFunction;
+  /** The function that sends the signed approval links, when approval is configured. */
+  public readonly approvalRequestFunction?: lambda.IFunction;
+  /** The function behind the approval endpoint, when approval is configured. */
+  public readonly approvalEndpointFunction?: lambda.IFunction;
+  /** The function that publishes the pending-approval metrics, when approval is configured. */
+  public readonly approvalMonitorFunction?: lambda.IFunction;
+  /**
+   * The same functions by role (`validator`, `reasoner`, `starter`, `approvalRequest`, `approvalEndpoint`, `approvalMonitor`).
+   *
+   * Prefer the named properties (`validatorFunction`...); this map suits code that visits every function.
+   */
   public readonly functions: { [role: string]: lambda.IFunction };
   /** The alarms: failed/timed-out/throttled executions, old pending approvals, model throttles, schema violations, handler errors, dead letters. */
   public readonly alarms: cloudwatch.IAlarm[];
@@ -205,6 +243,12 @@ export class StepFunctionsAgentWorkflow extends Construct {
 
   private readonly modelId: string;
 
+  /**
+   * Creates the workflow.
+   * @param scope the parent construct
+   * @param id the construct id
+   * @param props the trigger, the reasoning step, and the options
+   */
   constructor(scope: Construct, id: string, props: StepFunctionsAgentWorkflowProps) {
     super(scope, id);
     const config = resolveConfig(this, props);
@@ -238,19 +282,17 @@ export class StepFunctionsAgentWorkflow extends Construct {
     this.artifactBucket = props.artifactBucket ?? this.createArtifactBucket(key, config.artifactRetention, config.checkpointTtl);
 
     // ---- handlers
-    const fnDefaults: HandlerDefaults = (role) => ({
-      architecture: lambda.Architecture.ARM_64,
-      tracing: lambda.Tracing.ACTIVE,
+    const handler: HandlerFactory = (type, fnId, role, options) => bundledFunction(this, fnId, type, {
       memorySize: 256,
       timeout: Duration.seconds(30),
-      logGroup: new logs.LogGroup(this, `${role}Logs`, { retention: config.logRetention, removalPolicy: RemovalPolicy.DESTROY }),
       environment: {
         WORKFLOW_NAME: this.workflowName,
         METRICS_NAMESPACE: AGENT_WORKFLOW_METRICS_NAMESPACE,
         POWERTOOLS_SERVICE_NAME: `agent-workflow-${role.toLowerCase()}`,
         POWERTOOLS_METRICS_NAMESPACE: AGENT_WORKFLOW_METRICS_NAMESPACE,
       },
-    });
+      ...options,
+    }, { logGroupId: `${role}Logs`, logRetention: config.logRetention, encryptionKey: key }).fn;
     const functions: Record<string, lambda.IFunction> = {};
     const ownFunctions: lambda.Function[] = [];
     const rules: ValidationRules = {
@@ -265,9 +307,9 @@ export class StepFunctionsAgentWorkflow extends Construct {
       snapshotBucket: config.snapshot ? this.artifactBucket.bucketName : '',
       snapshotPrefix: SNAPSHOT_PREFIX,
     };
-    const validatorFn = config.validation.fn ?? this.createValidator(props.trigger, config, fnDefaults, ownFunctions);
+    const validatorFn = config.validation.fn ?? this.createValidator(props.trigger, config, handler, ownFunctions);
     functions.validator = validatorFn;
-    const reasoner = this.createReasoner(props.trigger, config, fnDefaults);
+    const reasoner = this.createReasoner(props.trigger, config, handler);
     ownFunctions.push(reasoner);
     functions.reasoner = reasoner;
     const reasoningConfig: ReasoningConfig = {
@@ -291,7 +333,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
       const auth = props.approvalEndpointAuth ?? ApprovalEndpointAuth.signedLinks();
       endpoint = new ApprovalEndpoint(this, {
         approval: config.approval,
-        fnDefaults,
+        handler,
         auditTable: this.auditTable,
         eventBus: this.eventBus,
         eventSource: AGENT_WORKFLOW_EVENT_SOURCE,
@@ -345,7 +387,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     }
 
     // ---- trigger (needs the state machine), approval endpoint (answers its tasks)
-    const trigger = props.trigger._bind(this, { stateMachine: this.stateMachine, starterOptions: () => fnDefaults('Starter'), encryptionKey: key });
+    const trigger = props.trigger._bind(this, { stateMachine: this.stateMachine, handler, encryptionKey: key });
     if (trigger) {
       this.triggerQueue = trigger.queue;
       this.triggerDeadLetterQueue = trigger.deadLetterQueue;
@@ -355,6 +397,12 @@ export class StepFunctionsAgentWorkflow extends Construct {
     endpoint?.bindStateMachine(this.stateMachine);
 
     this.functions = functions;
+    this.validatorFunction = functions.validator;
+    this.reasonerFunction = functions.reasoner;
+    this.starterFunction = functions.starter;
+    this.approvalRequestFunction = functions.approvalRequest;
+    this.approvalEndpointFunction = functions.approvalEndpoint;
+    this.approvalMonitorFunction = functions.approvalMonitor;
     this.alarms = workflowAlarms(this, this.modelId, {
       alarmTopic: props.alarmTopic,
       pendingApprovalAlarmAge: config.approval ? (props.pendingApprovalAlarmAge ?? Duration.hours(24)) : undefined,
@@ -377,53 +425,83 @@ export class StepFunctionsAgentWorkflow extends Construct {
   // ------------------------------------------------------------------------------------------
   // verbs
 
-  /** Lets a principal start executions manually (input: `{ bucket, key, versionId, actorId, sessionId }`). */
+  /**
+   * Lets a principal start executions manually (input: `{ bucket, key, versionId, actorId, sessionId }`).
+   * @param grantee the principal
+   */
   public grantStartExecution(grantee: iam.IGrantable): iam.Grant {
     return this.stateMachine.grantStartExecution(grantee);
   }
 
-  /** Lets auditors read the audit trail (and the answer artifacts it points to). */
+  /**
+   * Lets auditors read the audit trail (and the answer artifacts it points to).
+   * @param grantee the principal
+   */
   public grantReadAudit(grantee: iam.IGrantable): iam.Grant {
     this.artifactBucket.grantRead(grantee, 'artifacts/*');
     return this.auditTable.grantReadData(grantee);
   }
 
-  /** Executions that failed. */
+  /**
+   * Executions that failed.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricExecutionsFailed(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricFailed({ period: Duration.minutes(5), statistic: 'Sum', ...props });
   }
 
-  /** Executions that timed out. */
+  /**
+   * Executions that timed out.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricExecutionsTimedOut(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.stateMachine.metricTimedOut({ period: Duration.minutes(5), statistic: 'Sum', ...props });
   }
 
-  /** Age of the oldest pending approval, in seconds (published every 15 minutes). */
+  /**
+   * Age of the oldest pending approval, in seconds (published every 15 minutes).
+   * @param props options of the metric (period, statistic...)
+   */
   public metricOldestPendingApprovalAge(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.customMetric(METRIC.oldestPendingApprovalAgeSeconds, 'Maximum', props);
   }
 
-  /** Pending approvals. */
+  /**
+   * Pending approvals.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricPendingApprovals(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.customMetric(METRIC.pendingApprovals, 'Maximum', props);
   }
 
-  /** Model input tokens (published by the reasoner / checkpoint step). */
+  /**
+   * Model input tokens (published by the reasoner / checkpoint step).
+   * @param props options of the metric (period, statistic...)
+   */
   public metricInputTokens(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.customMetric(METRIC.inputTokens, 'Sum', { dimensionsMap: { Workflow: this.workflowName, ModelId: this.modelId }, ...props });
   }
 
-  /** Model output tokens. */
+  /**
+   * Model output tokens.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricOutputTokens(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.customMetric(METRIC.outputTokens, 'Sum', { dimensionsMap: { Workflow: this.workflowName, ModelId: this.modelId }, ...props });
   }
 
-  /** Model answers that violated the output schema. */
+  /**
+   * Model answers that violated the output schema.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricSchemaViolations(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.customMetric(METRIC.schemaViolations, 'Sum', { dimensionsMap: { Workflow: this.workflowName, ModelId: this.modelId }, ...props });
   }
 
-  /** Bedrock throttles of the model (AWS/Bedrock InvocationThrottles). */
+  /**
+   * Bedrock throttles of the model (AWS/Bedrock InvocationThrottles).
+   * @param props options of the metric (period, statistic...)
+   */
   public metricModelThrottles(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return new cloudwatch.Metric({
       namespace: 'AWS/Bedrock',
@@ -473,8 +551,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
   }
 
   /** The built-in validator: reads the uploads under the trigger prefix, writes the validated copies. */
-  private createValidator(trigger: AgentTrigger, config: ResolvedConfig, fnDefaults: HandlerDefaults, own: lambda.Function[]): lambda.Function {
-    const v = new ValidatorFunction(this, 'ValidatorFunction', { ...fnDefaults('Validator'), description: 'Agent workflow: validates the input object' });
+  private createValidator(trigger: AgentTrigger, config: ResolvedConfig, handler: HandlerFactory, own: lambda.Function[]): lambda.Function {
+    const v = handler(ValidatorFunction, 'ValidatorFunction', 'Validator', { description: 'Agent workflow: validates the input object' });
     grantReadObjects(v, trigger.bucket, trigger.prefix);
     if (config.snapshot) {
       v.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.artifactBucket.arnForObjects(`${SNAPSHOT_PREFIX}*`)] }));
@@ -487,10 +565,9 @@ export class StepFunctionsAgentWorkflow extends Construct {
   }
 
   /** The reasoner: calls Converse on the Lambda path; checkpoints, summarizes and digests on both paths. */
-  private createReasoner(trigger: AgentTrigger, config: ResolvedConfig, fnDefaults: HandlerDefaults): lambda.Function {
+  private createReasoner(trigger: AgentTrigger, config: ResolvedConfig, handler: HandlerFactory): lambda.Function {
     const r = config.reasoning;
-    const reasoner = new ReasonerFunction(this, 'ReasonerFunction', {
-      ...fnDefaults('Reasoner'),
+    const reasoner = handler(ReasonerFunction, 'ReasonerFunction', 'Reasoner', {
       description: 'Agent workflow: calls Bedrock Converse / checkpoints and validates the answer',
       memorySize: config.attachment === 'bytes' ? 1024 : 512,
       timeout: Duration.minutes(5),

@@ -30,3 +30,28 @@ export function validateRange(
     throwPropError(scope, prop, `must be ${options.integer ? 'an integer ' : ''}in ${min}..${max}, got ${value}`);
   }
 }
+
+/**
+ * Throws the error of a static factory (`AgentTool.http`, `DecisionCondition.all`...) whose argument
+ * is invalid: the same wording as a prop error, with the factory in place of the construct path.
+ * @internal
+ */
+export function throwArgumentError(factory: string, argument: string, message: string): never {
+  const err = new Error(`${factory}: invalid argument '${argument}': ${message}`);
+  err.name = 'ValidationError';
+  throw err;
+}
+
+/**
+ * Checks that a strategy object (a tool, a source, a target) was made by one of its class's static
+ * factories. The classes are sealed: their binding method is internal, so an object built another
+ * way (a subclass written in Python or Java, or the base class instantiated directly) cannot be
+ * bound, and would otherwise fail later without a construct path.
+ * @internal
+ */
+export function checkFactoryMade(scope: IConstruct, prop: string, value: unknown, className: string, factories: string[]): void {
+  if (value && typeof (value as { _bind?: unknown })._bind === 'function') return;
+  throwPropError(scope, prop,
+    `must be made by one of the ${className} factories (${factories.map((f) => `${className}.${f}()`).join(', ')}); ` +
+    `${className} cannot be instantiated directly or subclassed`);
+}

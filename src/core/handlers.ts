@@ -8,18 +8,23 @@ import { Construct } from 'constructs';
 /**
  * The dead-letter queue of a bundled handler: SSE-SQS (or the given key), TLS only, 14 days. Its own cdk-nag findings
  * (a DLQ without a DLQ) are acknowledged with the reason.
+ * @param senders the service principals that deliver dead letters to it with the key (EventBridge by default; an SNS
+ * subscription's DLQ needs `sns.amazonaws.com`)
  * @internal
  */
-export function handlerDeadLetterQueue(scope: Construct, id: string, owner: string, key?: kms.IKey): sqs.Queue {
+export function handlerDeadLetterQueue(
+  scope: Construct, id: string, owner: string, key?: kms.IKey, senders: string[] = ['events.amazonaws.com'],
+): sqs.Queue {
   const queue = new sqs.Queue(scope, id, {
     encryption: key ? sqs.QueueEncryption.KMS : sqs.QueueEncryption.SQS_MANAGED,
     encryptionMasterKey: key,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
   });
-  // EventBridge and Lambda deliver dead letters with their service principals: they need the key
-  // (a key defined in this app gets the statement; an imported key's policy must already allow it).
-  if (key) key.grant(new iam.ServicePrincipal('events.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+  // EventBridge and SNS deliver dead letters with their service principals: they need the key (a key
+  // defined in this app gets the statement; an imported key's policy must already allow it). Lambda's
+  // on-failure destination sends with the function's role (core/functions.ts grants it).
+  if (key) for (const sender of senders) key.grant(new iam.ServicePrincipal(sender), 'kms:Decrypt', 'kms:GenerateDataKey');
   for (const rule of ['AwsSolutions-SQS3', 'Serverless-SQSRedrivePolicy']) {
     Validations.of(queue).acknowledge({ id: rule, reason: `This queue is itself the dead-letter queue of ${owner}.` });
   }

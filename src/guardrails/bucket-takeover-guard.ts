@@ -29,15 +29,27 @@ export interface BucketTakeoverGuardProps {
  * Aspects.of(app).add(new BucketTakeoverGuard());
  */
 export class BucketTakeoverGuard implements IAspect {
-  /** The id of the warning (acknowledge it with `Annotations.of(bucket).acknowledgeWarning`). */
+  /**
+   * The id of the warning, in the library's `cdk-production-patterns:<camelCaseName>` form.
+   *
+   * Acknowledge it with `Annotations.of(bucket).acknowledgeWarning(BucketTakeoverGuard.WARNING_ID, reason)`.
+   */
   public static readonly WARNING_ID = 'cdk-production-patterns:bucketTakeover';
 
   private readonly failOnRisk: boolean;
 
+  /**
+   * Creates the aspect (add it with `Aspects.of(scope).add(...)`).
+   * @param props whether findings are errors or warnings
+   */
   constructor(props: BucketTakeoverGuardProps = {}) {
     this.failOnRisk = props.failOnRisk ?? false;
   }
 
+  /**
+   * Flags `node` when it is a deletable S3 bucket with an explicit name.
+   * @param node the construct the aspect visits
+   */
   public visit(node: IConstruct): void {
     if (!(node instanceof s3.CfnBucket)) return;
     // A lazy name (e.g. PhysicalName.GENERATE_IF_NEEDED unused) may resolve to nothing.

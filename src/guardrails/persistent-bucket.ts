@@ -1,11 +1,10 @@
 import { CustomResource, Duration, RemovalPolicy, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { throwPropError } from '../core/errors';
-import { acknowledgeBasicExecutionRole, handlerDeadLetterQueue } from '../core/handlers';
+import { bundledFunction } from '../core/functions';
 import { MarkerObjectFunction } from './runtime/marker-object-function';
 
 /**
@@ -88,23 +87,15 @@ export class PersistentBucket extends s3.Bucket {
     const id = 'CdkProductionPatternsPersistentBucketMarker';
     const existing = stack.node.tryFindChild(id) as lambda.IFunction | undefined;
     if (existing) return existing;
-    const logGroup = new logs.LogGroup(stack, `${id}Logs`, {
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // CloudFormation invokes custom-resource handlers asynchronously: keep failed events.
-    const deadLetterQueue = handlerDeadLetterQueue(stack, `${id}Dlq`, 'the marker-writer function');
-    const fn = new MarkerObjectFunction(stack, id, {
+    const { fn } = bundledFunction(stack, id, MarkerObjectFunction, {
       description: 'cdk-production-patterns: writes the DO_NOT_DELETE marker object into PersistentBuckets',
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
       timeout: Duration.minutes(1),
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
-      deadLetterQueue,
+    }, {
+      logGroupId: `${id}Logs`,
+      // CloudFormation invokes custom-resource handlers asynchronously: keep failed events.
+      asyncFailures: { queueId: `${id}Dlq`, owner: 'the marker-writer function' },
     });
-    acknowledgeBasicExecutionRole(fn);
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
@@ -118,6 +109,12 @@ export class PersistentBucket extends s3.Bucket {
   /** The custom resource that writes the marker object, if enabled. */
   public readonly markerResource?: CustomResource;
 
+  /**
+   * Creates the bucket.
+   * @param scope the parent construct
+   * @param id the construct id
+   * @param props every `s3.BucketProps` field (those that would give the bucket up are errors), and the marker object
+   */
   constructor(scope: Construct, id: string, props: PersistentBucketProps = {}) {
     PersistentBucket.validateProps(scope, id, props);
     super(scope, id, {

@@ -2,8 +2,9 @@ import { Annotations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { throwPropError } from '../core/errors';
 import type { SourceConfig } from './runtime/contracts';
+import { IpRangeSyncWarnings } from './warnings';
 
-/** The SNS topic AWS publishes to whenever ip-ranges.json changes (always in us-east-1). */
+/** The SNS topic AWS publishes to whenever ip-ranges.json changes (`IpRangeSource.AMAZON_IP_SPACE_CHANGED_TOPIC_ARN` in every language). */
 export const AMAZON_IP_SPACE_CHANGED_TOPIC_ARN = 'arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged';
 
 /** Options common to every source. */
@@ -89,6 +90,10 @@ export interface IpRangeSourceConfig {
 /**
  * Where IP ranges come from.
  *
+ * Made only by the static factories (`awsIpRanges`, `githubMeta`, `url`): the class is sealed (its
+ * binding is internal), so it cannot be instantiated directly or subclassed in any language, and the
+ * construct rejects an object made another way with an error naming the factories.
+ *
  * @example
  * import { IpRangeSource } from 'cdk-production-patterns';
  *
@@ -96,20 +101,36 @@ export interface IpRangeSourceConfig {
  * IpRangeSource.githubMeta({ services: ['hooks'] });
  */
 export abstract class IpRangeSource {
-  /** AWS `ip-ranges.json`; changes arrive through the AmazonIpSpaceChanged SNS topic. */
+  /** The SNS topic AWS publishes to whenever ip-ranges.json changes (always in us-east-1). */
+  public static readonly AMAZON_IP_SPACE_CHANGED_TOPIC_ARN: string = AMAZON_IP_SPACE_CHANGED_TOPIC_ARN;
+
+  /**
+   * AWS `ip-ranges.json`, whose changes arrive through the AmazonIpSpaceChanged SNS topic.
+   * @param options the services, regions and network border groups to admit
+   */
   public static awsIpRanges(options: AwsIpRangesSourceOptions): IpRangeSource {
     return new AwsIpRangesSource(options);
   }
 
-  /** GitHub's published ranges (api.github.com/meta), polled on the construct's schedule. */
+  /**
+   * GitHub's published ranges (api.github.com/meta), polled on the construct's schedule.
+   * @param options the keys of the meta document to admit
+   */
   public static githubMeta(options: GithubMetaSourceOptions): IpRangeSource {
     return new GithubMetaSource(options);
   }
 
-  /** Any https URL serving a JSON list of CIDRs, polled on the construct's schedule. */
+  /**
+   * Any https URL serving a JSON list of CIDRs, polled on the construct's schedule.
+   * @param url the https URL of the document
+   * @param options where the CIDRs are in the document, and which address families to admit
+   */
   public static url(url: string, options: UrlSourceOptions = {}): IpRangeSource {
     return new UrlSource(url, options);
   }
+
+  /** Only the static factories make sources (the class is sealed). */
+  protected constructor() {}
 
   /** Validates the source and returns its configuration. @internal */
   public abstract _bind(scope: Construct): IpRangeSourceConfig;
@@ -136,7 +157,7 @@ class AwsIpRangesSource extends IpRangeSource {
     for (const service of this.options.services) {
       const managed = MANAGED_PREFIX_LISTS[service];
       if (managed) {
-        Annotations.of(scope).addWarningV2(`cdk-production-patterns:managedPrefixList:${service}`,
+        Annotations.of(scope).addWarningV2(IpRangeSyncWarnings.MANAGED_PREFIX_LIST_AVAILABLE,
           `AWS publishes a managed prefix list for ${service}: use ${managed} (ec2.PrefixList.fromLookup / Peer.prefixList) instead of syncing ip-ranges.json.`);
       }
     }

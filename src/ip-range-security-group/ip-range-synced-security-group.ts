@@ -1,6 +1,5 @@
 import { CustomResource, Duration, Lazy, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -8,21 +7,20 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { AMAZON_IP_SPACE_CHANGED_TOPIC_ARN, IpRangeSource } from './ip-range-source';
-import { throwPropError, validateRange } from '../core/errors';
-import { acknowledgeBasicExecutionRole, handlerDeadLetterQueue } from '../core/handlers';
+import { alarmMaker } from '../core/alarms';
+import { checkFactoryMade, throwPropError, validateRange } from '../core/errors';
+import { bundledFunction } from '../core/functions';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './runtime/contracts';
 import { SyncFunction } from './runtime/sync-function';
 import { SyncTarget } from './sync-target';
 
-/** The CloudWatch namespace of the sync handler's metrics (dimensions `service` and `SyncId`). */
+/** The CloudWatch namespace of the sync handler's metrics (`IpRangeSyncedSecurityGroup.METRICS_NAMESPACE` in every language). */
 export const IP_RANGE_SYNC_METRICS_NAMESPACE: string = METRICS_NAMESPACE;
 
 /**
@@ -81,14 +79,16 @@ export interface IpRangeSyncedSecurityGroupProps {
    */
   readonly auditRetention?: Duration;
   /**
-   * The table for the sync state and audit trail (partition key `pk`, sort key `sk`, both strings;
-   * TTL attribute `expiresAt`).
+   * The table for the sync state and audit trail.
+   *
+   * Partition key `pk` and sort key `sk` (both strings), TTL attribute `expiresAt`.
    * @default - a new table (on-demand, point-in-time recovery, retained)
    */
   readonly stateTable?: dynamodb.ITable;
   /**
-   * Customer-managed key for the state table the construct creates.
-   * @default - an AWS managed key
+   * Customer-managed key for what the construct creates to hold data: the state table, the
+   * handler's dead-letter queue and its log group.
+   * @default - AWS managed keys (SSE-SQS for the queue, CloudWatch Logs' own encryption for the log group)
    */
   readonly encryptionKey?: kms.IKey;
   /**
@@ -127,10 +127,13 @@ export interface IpRangeSyncedSecurityGroupProps {
  * ingress.attachTo(loadBalancer);
  */
 export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnectable {
+  /** The CloudWatch namespace of the sync handler's metrics (dimensions `service` and `SyncId`). */
+  public static readonly METRICS_NAMESPACE: string = IP_RANGE_SYNC_METRICS_NAMESPACE;
+
   /** The security groups holding the synced rules (security-group target), or referencing the prefix lists. */
   public readonly securityGroups: ec2.ISecurityGroup[];
   /** The customer-managed prefix lists (prefix-list target), one per address family. */
-  public readonly prefixLists: ec2.CfnPrefixList[];
+  public readonly prefixLists: ec2.IPrefixList[];
   /** The WAFv2 IP sets (WAF target), one per address family. */
   public readonly ipSets: wafv2.CfnIPSet[];
   /** The sync function. */
@@ -140,7 +143,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
   /** Receives events the sync could not process (async invocations from SNS, EventBridge, CloudFormation). */
   public readonly deadLetterQueue: sqs.IQueue;
   /** The schedule rule. */
-  public readonly scheduleRule: events.Rule;
+  public readonly scheduleRule: events.IRule;
   /** The alarms: sync failures, handler errors, guard refusals, capacity exceeded, staleness, dead letters. */
   public readonly alarms: cloudwatch.IAlarm[];
   /** Connections of the security groups (empty for the WAF target). */
@@ -150,6 +153,12 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
 
   private readonly metricDimensions: Record<string, string>;
 
+  /**
+   * Creates the synced ingress.
+   * @param scope the parent construct
+   * @param id the construct id
+   * @param props the sources, the target and the options
+   */
   constructor(scope: Construct, id: string, props: IpRangeSyncedSecurityGroupProps) {
     super(scope, id);
     const stack = Stack.of(this);
@@ -157,6 +166,8 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     this.metricDimensions = { service: SERVICE_NAME, SyncId: this.syncId };
 
     if (!props.sources || props.sources.length === 0) throwPropError(this, 'sources', 'must contain at least one IpRangeSource');
+    props.sources.forEach((s, i) => checkFactoryMade(this, `sources[${i}]`, s, 'IpRangeSource', ['awsIpRanges', 'githubMeta', 'url']));
+    if (props.target) checkFactoryMade(this, 'target', props.target, 'SyncTarget', ['securityGroups', 'prefixList', 'wafIpSet']);
     const sources = props.sources.map((s) => s._bind(this));
     validateRange(this, 'maxRemovePercent', props.maxRemovePercent, 0, 100);
     const stalenessWindow = props.stalenessWindow ?? Duration.hours(6);
@@ -177,7 +188,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       sources: sources.map((s) => ({ label: s.label, config: s._handlerConfig })),
     });
     this.securityGroups = [...target.securityGroups];
-    this.prefixLists = target.prefixLists;
+    this.prefixLists = target.prefixLists.map((pl) => ec2.PrefixList.fromPrefixListId(this, `${pl.node.id}Ref`, pl.attrPrefixListId));
     this.ipSets = target.ipSets;
     this.connections = new ec2.Connections({ securityGroups: this.securityGroups });
 
@@ -193,28 +204,17 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
-    const dlq = handlerDeadLetterQueue(this, 'DeadLetters', 'the sync function and its schedule');
-    this.deadLetterQueue = dlq;
-
-    // The logs hold CIDRs, counts and rule ids (no personal data): CloudWatch Logs' default encryption.
-    const logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    // The subscription to the AWS topic delivers to the DLQ only in us-east-1 (the topic's region).
+    const sameRegion = !Token.isUnresolved(stack.region) && stack.region === 'us-east-1';
+    const notified = sources.some((s) => s.notifiedByAmazonIpSpaceChanged);
     const configJson = {
       sources: sources.map((s) => s._handlerConfig),
       target: target.handlerConfig,
     };
-    const fn = new SyncFunction(this, 'Sync', {
+    const sync = bundledFunction(this, 'Sync', SyncFunction, {
       description: `cdk-production-patterns: syncs ${sources.map((s) => s.label).join(', ')} into ${target.kind}`,
-      architecture: lambda.Architecture.ARM_64,
       memorySize: 512,
       timeout: Duration.minutes(5),
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
-      tracing: lambda.Tracing.ACTIVE,
-      // Async invocations (SNS, EventBridge, CloudFormation) that still fail after retries land in the DLQ.
-      onFailure: new destinations.SqsDestination(dlq),
       retryAttempts: 2,
       reservedConcurrentExecutions: (props.serializeSyncs ?? true) ? 1 : undefined,
       environment: {
@@ -227,7 +227,20 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
         [ENV.auditTtlDays]: String(auditDays),
         [ENV.logLevel]: 'INFO',
       },
+    }, {
+      logGroupId: 'Logs',
+      encryptionKey: props.encryptionKey,
+      // Async invocations (SNS, EventBridge, CloudFormation) that still fail after retries land in the DLQ,
+      // as do the events EventBridge (and SNS, in us-east-1) could not deliver.
+      asyncFailures: {
+        queueId: 'DeadLetters',
+        owner: 'the sync function and its schedule',
+        senders: ['events.amazonaws.com', ...(notified && sameRegion ? ['sns.amazonaws.com'] : [])],
+      },
     });
+    const fn = sync.fn;
+    const dlq = sync.deadLetterQueue!;
+    this.deadLetterQueue = dlq;
     this.syncFunction = fn;
     for (const st of target.statements) fn.addToRolePolicy(st);
     if (target.describeActions.length) {
@@ -246,21 +259,15 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     }
     // On Delete, the rules are revoked only when the whole stack is being deleted.
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: [stack.stackId] }));
-    acknowledgeBasicExecutionRole(fn);
-    Validations.of(fn).acknowledge({
-      id: 'Serverless-LambdaDLQ',
-      reason: 'Failed asynchronous invocations go to an on-failure destination (the same SQS queue), which keeps the request and the error, more than a DLQ would.',
-    });
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason: 'ec2:DescribeSecurityGroupRules / ec2:DescribeManagedPrefixLists and the X-Ray actions support no resource-level permissions; every mutating action is scoped to the created groups, prefix lists or IP sets.',
     });
 
     // ---- triggers
-    if (sources.some((s) => s.notifiedByAmazonIpSpaceChanged)) {
+    if (notified) {
       // The topic lives in us-east-1; CDK subscribes across regions (the subscription is created there).
       const topic = sns.Topic.fromTopicArn(this, 'AmazonIpSpaceChanged', AMAZON_IP_SPACE_CHANGED_TOPIC_ARN);
-      const sameRegion = !Token.isUnresolved(stack.region) && stack.region === 'us-east-1';
       const subscription = topic.addSubscription(new subs.LambdaSubscription(fn, sameRegion ? { deadLetterQueue: dlq } : {}));
       if (!sameRegion) {
         Validations.of(subscription).acknowledge({
@@ -281,7 +288,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       // deployment, after those resources are updated.
       const targetResources = Lazy.any({
         produce: () => [
-          ...this.prefixLists.map((pl) => ({ name: pl.prefixListName, maxEntries: pl.maxEntries, tags: pl.tags.renderTags() })),
+          ...target.prefixLists.map((pl) => ({ name: pl.prefixListName, maxEntries: pl.maxEntries, tags: pl.tags.renderTags() })),
           ...this.ipSets.map((set) => ({ name: set.name, description: set.description, tags: set.tags.renderTags() })),
         ],
       });
@@ -298,23 +305,11 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
       });
       // The role's policy must exist before CloudFormation invokes the function.
       cr.node.addDependency(fn.role!);
-      for (const child of [...this.securityGroups, ...this.prefixLists, ...this.ipSets, this.stateTable]) cr.node.addDependency(child);
+      for (const child of [...this.securityGroups, ...target.prefixLists, ...this.ipSets, this.stateTable]) cr.node.addDependency(child);
     }
 
     // ---- alarms
-    const alarm = (id2: string, metric: cloudwatch.IMetric, description: string, options: Partial<cloudwatch.AlarmProps> = {}) => {
-      const a = new cloudwatch.Alarm(this, id2, {
-        metric,
-        threshold: 1,
-        evaluationPeriods: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        alarmDescription: description,
-        ...options,
-      });
-      if (props.alarmTopic) a.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-      return a;
-    };
+    const alarm = alarmMaker(this, props.alarmTopic);
     const stalePeriod = stalenessWindow.toSeconds() <= 86400 ? stalenessWindow : Duration.days(1);
     this.alarms = [
       alarm('SyncFailedAlarm', this.metricSyncFailures(), 'The IP range sync failed (bad document, md5 mismatch, API error); adds run before removes, so ingress is at least as wide as either version.'),
@@ -332,58 +327,91 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
 
   }
 
-  /** Adds every security group of this construct to a connectable (a load balancer, an instance...). */
+  /**
+   * Adds every security group of this construct to a connectable (a load balancer, an instance...).
+   * @param connectable the resource the security groups are attached to
+   */
   public attachTo(connectable: ec2.IConnectable): void {
     if (this.securityGroups.length === 0) throwPropError(this, 'target', 'the WAF IP set target has no security group to attach; associate the IP sets through a WAF web ACL rule');
     connectable.connections.addSecurityGroup(...this.securityGroups);
   }
 
-  /** Failed syncs (bad documents, md5 mismatches, API errors), including those during deployment. */
+  /**
+   * Failed syncs (bad documents, md5 mismatches, API errors), including those during deployment.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricSyncFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.syncFailure, { period: Duration.minutes(5), ...props });
   }
 
-  /** Syncs that completed (applied, already in sync, or a stale notification skipped). */
+  /**
+   * Syncs that completed (applied, already in sync, or a stale notification skipped).
+   * @param props options of the metric (period, statistic...)
+   */
   public metricSuccessfulSyncs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.successfulSync, props);
   }
 
-  /** Syncs refused by the change-size guard. */
+  /**
+   * Syncs refused by the change-size guard.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricGuardRefusals(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.guardRefusal, props);
   }
 
-  /** Syncs refused because the merged ranges do not fit the target. */
+  /**
+   * Syncs refused because the merged ranges do not fit the target.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricCapacityExceeded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.capacityExceeded, props);
   }
 
-  /** Rules or entries added. */
+  /**
+   * Rules or entries added.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricAdded(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.added, props);
   }
 
-  /** Rules or entries removed. */
+  /**
+   * Rules or entries removed.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricRemoved(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.removed, props);
   }
 
-  /** Mutating EC2/WAF calls made. */
+  /**
+   * Mutating EC2/WAF calls made.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricMutatingCalls(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.mutatingCalls, props);
   }
 
-  /** CIDRs in the merged cover (statistic Maximum is meaningful). */
+  /**
+   * CIDRs in the merged cover (statistic Maximum is meaningful).
+   * @param props options of the metric (period, statistic...)
+   */
   public metricDesiredCidrs(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.desiredCidrs, { statistic: 'Maximum', ...props });
   }
 
-  /** Sync duration in milliseconds. */
+  /**
+   * Sync duration in milliseconds.
+   * @param props options of the metric (period, statistic...)
+   */
   public metricSyncDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.handlerMetric(METRIC.syncDuration, { statistic: 'p99', ...props });
   }
 
-  /** Grants read access to the sync state and audit trail. */
+  /**
+   * Grants read access to the sync state and audit trail.
+   * @param grantee the principal
+   */
   public grantReadAudit(grantee: iam.IGrantable): iam.Grant {
     return this.stateTable.grantReadData(grantee);
   }

@@ -9,6 +9,7 @@ import {
   PrefixListTargetConfig, SecurityGroupTargetConfig, SourceConfig, TARGET_KINDS, TargetConfig, TargetKind, WAF_IP_SET_MAX_ADDRESSES,
   WafIpSetTargetConfig, WafScopeValue,
 } from './runtime/contracts';
+import { IpRangeSyncWarnings } from './warnings';
 
 /** Options of the sharded security-group target. */
 export interface SecurityGroupsTargetOptions {
@@ -101,6 +102,10 @@ export interface SyncTargetBinding {
 /**
  * Where the synced ranges go.
  *
+ * Made only by the static factories (`securityGroups`, `prefixList`, `wafIpSet`): the class is sealed
+ * (its binding is internal), so it cannot be instantiated directly or subclassed in any language, and
+ * the construct rejects an object made another way with an error naming the factories.
+ *
  * @example
  * import { SyncTarget, WafScope } from 'cdk-production-patterns';
  *
@@ -109,20 +114,32 @@ export interface SyncTargetBinding {
  * SyncTarget.wafIpSet({ scope: WafScope.REGIONAL });
  */
 export abstract class SyncTarget {
-  /** Ingress rules in security groups, sharded over as many groups as needed, up to `maxGroups`. */
+  /**
+   * Ingress rules in security groups, sharded over as many groups as needed, up to `maxGroups`.
+   * @param options the rules per group and the number of groups
+   */
   public static securityGroups(options: SecurityGroupsTargetOptions = {}): SyncTarget {
     return new SecurityGroupsTarget(options);
   }
 
-  /** Customer-managed prefix lists (one per address family), optionally referenced by a security group. */
+  /**
+   * Customer-managed prefix lists (one per address family), optionally referenced by a security group.
+   * @param options the size of each list, and the security group referencing them
+   */
   public static prefixList(options: PrefixListTargetOptions): SyncTarget {
     return new PrefixListTarget(options);
   }
 
-  /** WAFv2 IP sets (one per address family) for ALB, API Gateway or CloudFront: the only target that fits thousands of ranges. */
+  /**
+   * WAFv2 IP sets (one per address family) for ALB, API Gateway or CloudFront, the only target that fits thousands of ranges.
+   * @param options the scope of the IP sets (regional or CloudFront)
+   */
   public static wafIpSet(options: WafIpSetTargetOptions = {}): SyncTarget {
     return new WafIpSetTarget(options);
   }
+
+  /** Only the static factories make targets (the class is sealed). */
+  protected constructor() {}
 
   /**
    * Validates the options, creates the target's resources in `scope` (so their logical ids are the
@@ -167,7 +184,7 @@ class SecurityGroupsTarget extends SyncTarget {
       }));
     }
     if (options.sources.some((s) => s.config.kind === 'github' && (s.config.services ?? []).includes('actions'))) {
-      Annotations.of(scope).addWarningV2('cdk-production-patterns:githubActionsInSecurityGroups',
+      Annotations.of(scope).addWarningV2(IpRangeSyncWarnings.GITHUB_ACTIONS_IN_SECURITY_GROUPS,
         'GitHub "actions" publishes thousands of CIDRs: far more than security groups can hold. Use SyncTarget.wafIpSet() for it.');
     }
     const stack = Stack.of(scope);

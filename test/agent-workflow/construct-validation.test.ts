@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { CLAIM_SCHEMA, CLAUDE, IMAGES, minimalProps, newStack, NOVA_PRO_PROFILE, policyTool, reasoning } from './workflow-fixtures';
 import {
-  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition, DynamoProjection, HumanApproval, HumanApprovalOptions,
+  AgentField, AgentTool, ApprovalPolicy, ApprovalTimeout, DecisionCondition, DynamoProjection, HumanApproval, HumanApprovalOptions,
   InputValidation, ReasoningInvocation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
 } from '../../src';
 
@@ -109,7 +109,7 @@ describe('StepFunctionsAgentWorkflow: synth-time validation errors name the prop
   test('a DynamoDB attribute projected as two types', () => {
     expect(() => AgentTool.dynamoDbGetItem('policy', dynamodb.Table.fromTableName(newStack(), 'T', 't'), {
       key: { id: tasks.DynamoAttributeValue.fromString('x') },
-      attributes: { limit: DynamoProjection.number('limit'), limitText: DynamoProjection.string('limit') },
+      attributes: { limit: DynamoProjection.numberAttribute('limit'), limitText: DynamoProjection.stringAttribute('limit') },
     })).toThrow(/attribute 'limit' is projected as both N and S/);
   });
 
@@ -170,28 +170,28 @@ describe('StepFunctionsAgentWorkflow: synth-time validation errors name the prop
 
 describe('AgentField and AgentTool names', () => {
   test.each(['1cost', 'a.b', 'cost-usd', '', 'x'.repeat(65)])('AgentField.output(%j) is rejected', (name) => {
-    expect(() => AgentField.output(name)).toThrow(/AgentField: '.*' is not a plain field name/);
+    expect(() => AgentField.output(name)).toThrow(/^AgentField\.output: invalid argument 'name': must be a plain field name \(letters, digits and _, at most 64, not starting with a digit\), got '.*'$/);
   });
 
   test('AgentField.tool checks the tool and the field name', () => {
-    expect(() => AgentField.tool('po licy', 'limit')).toThrow(/'po licy' is not a plain field name/);
-    expect(() => AgentField.tool('policy', 'auto-limit')).toThrow(/'auto-limit' is not a plain field name/);
+    expect(() => AgentField.tool('po licy', 'limit')).toThrow(/^AgentField\.tool: invalid argument 'toolName': must be a plain field name .*, got 'po licy'$/);
+    expect(() => AgentField.tool('policy', 'auto-limit')).toThrow(/^AgentField\.tool: invalid argument 'field': must be a plain field name .*, got 'auto-limit'$/);
     expect(AgentField.tool('policy', 'autoApproveLimit').jsonPath).toBe('$.tools.policy.autoApproveLimit');
   });
 
   test('AgentField.metadata normalizes the S3 metadata name; AgentField.path needs $.', () => {
     expect(AgentField.metadata('Policy-Id').jsonPath).toBe('$.validation.metadata.policy_id');
-    expect(() => AgentField.path('validation.key')).toThrow(/a JSONPath starting with '\$\.' is required/);
+    expect(() => AgentField.path('validation.key')).toThrow(/^AgentField\.path: invalid argument 'jsonPath': must be a JSONPath starting with '\$\.', got 'validation\.key'$/);
   });
 
   test.each(['bad name', '9lives', 'a-b', 'x'.repeat(65)])('AgentTool name %j is rejected', (name) => {
     const fn = lambda.Function.fromFunctionArn(newStack(), 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:tool');
-    expect(() => AgentTool.lambda(name, fn)).toThrow(/AgentTool: name '.*' must be letters, digits and _/);
+    expect(() => AgentTool.lambdaFunction(name, fn)).toThrow(/^AgentTool\.lambdaFunction: invalid argument 'name': must be letters, digits and _ \(at most 64, not starting with a digit\), got '.*'$/);
   });
 
   test('AgentTool name of 64 characters is accepted', () => {
     const fn = lambda.Function.fromFunctionArn(newStack(), 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:tool');
-    expect(AgentTool.lambda('x'.repeat(64), fn).name).toHaveLength(64);
+    expect(AgentTool.lambdaFunction('x'.repeat(64), fn).name).toHaveLength(64);
   });
 });
 
@@ -238,7 +238,7 @@ describe('factory and range checks name what is wrong and what is allowed', () =
   });
 
   test.each([0, 51, -1])('AgentTool.dynamoDbQuery limit %d: the tool, the option and 1..50', (limit) => {
-    expect(() => query(limit)).toThrow(new RegExp(`^AgentTool history: limit must be 1\\.\\.50, got ${limit}$`));
+    expect(() => query(limit)).toThrow(new RegExp(`^AgentTool\\.dynamoDbQuery: invalid argument 'options\\.limit': must be an integer in 1\\.\\.50, got ${limit}$`));
   });
 
   test('AgentTool.dynamoDbQuery limits 1 and 50 are accepted', () => {
@@ -248,7 +248,7 @@ describe('factory and range checks name what is wrong and what is allowed', () =
 
   test('AgentTool.dynamoDbGetItem without attributes', () => {
     expect(() => AgentTool.dynamoDbGetItem('policy', table(), { key: { id: tasks.DynamoAttributeValue.fromString('x') }, attributes: {} }))
-      .toThrow(/^AgentTool policy: attributes must name at least one attribute$/);
+      .toThrow(/^AgentTool\.dynamoDbGetItem: invalid argument 'options\.attributes': must name at least one attribute$/);
   });
 
   test.each(['http://api.example.com', 'api.example.com', 'ftp://api.example.com', ' https://api.example.com'])('AgentTool.http apiRoot %j: https only', (apiRoot) => {
@@ -259,13 +259,13 @@ describe('factory and range checks name what is wrong and what is allowed', () =
       connectionSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:events!connection/c/1',
     });
     expect(() => AgentTool.http('fraud', { connection, apiRoot, path: '/score' }))
-      .toThrow(new RegExp(`^AgentTool fraud: apiRoot must be an https:// URL, got '${apiRoot.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'$`));
+      .toThrow(new RegExp(`^AgentTool\\.http: invalid argument 'options\\.apiRoot': must be an https:// URL, got '${apiRoot.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}'$`));
   });
 
   test('more than 5 tools warns (does not throw): reliability, not a limit', () => {
     const stack = newStack();
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:tool');
-    const wf = new StepFunctionsAgentWorkflow(stack, 'W', minimalProps(stack, { tools: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => AgentTool.lambda(n, fn)) }));
+    const wf = new StepFunctionsAgentWorkflow(stack, 'W', minimalProps(stack, { tools: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => AgentTool.lambdaFunction(n, fn)) }));
     expect(wf.node.metadata.map((m) => JSON.stringify(m.data)).join()).toContain('6 tools: agent reliability drops beyond 4-5 tools');
   });
 
@@ -273,7 +273,7 @@ describe('factory and range checks name what is wrong and what is allowed', () =
     ['all', () => DecisionCondition.all([])],
     ['any', () => DecisionCondition.any([])],
   ])('DecisionCondition.%s of an empty list', (name, make) => {
-    expect(make).toThrow(new RegExp(`^DecisionCondition\\.${name} needs at least one condition$`));
+    expect(make).toThrow(new RegExp(`^DecisionCondition\\.${name}: invalid argument 'conditions': must list at least one condition$`));
   });
 
   test('escalation over the one-year execution limit: the path, the prop and the limit', () => {
@@ -319,7 +319,7 @@ describe('factory and range checks name what is wrong and what is allowed', () =
   });
 
   test('checkpoint.memoryItems out of range', () => {
-    expect(() => build(() => ({ checkpoint: ContextCheckpoint.enabled({ memoryItems: 11 }) })))
+    expect(() => build(() => ({ checkpoint: { memoryItems: 11 } })))
       .toThrow(/^S\/W: invalid prop 'checkpoint\.memoryItems': must be an integer in 0\.\.10, got 11$/);
   });
 });

@@ -530,7 +530,7 @@ describe('StepFunctionsAgentWorkflow: minimal configuration (manual trigger, no 
   });
 
   test('the Lambda image-bytes path with maxSize above 3.75 MB (default 5 MiB) warns', () => {
-    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('agent-image-bytes'))).toHaveLength(1);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('agentWorkflowImageLimitAboveConverse'))).toHaveLength(1);
   });
 });
 
@@ -716,12 +716,12 @@ describe('StepFunctionsAgentWorkflow: synth-time warnings', () => {
       trigger: AgentTrigger.s3ObjectCreated(s3.Bucket.fromBucketName(stack, 'Imported', 'imported-uploads'), { prefix: 'in/' }),
       validation: InputValidation.s3Object({ maxSize: Size.mebibytes(3) }),
       reasoning: reasoning({ modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', temperature: undefined }),
-      tools: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => AgentTool.lambda(n, fn)),
+      tools: ['a', 'b', 'c', 'd', 'e', 'f'].map((n) => AgentTool.lambdaFunction(n, fn)),
     });
     const annotations = Annotations.fromStack(stack);
     expect(annotations.findWarning('*', Match.stringLikeRegexp('6 tools'))).toHaveLength(1);
     expect(annotations.findWarning('*', Match.stringLikeRegexp('trigger bucket is imported'))).toHaveLength(1);
-    expect(annotations.findWarning('*', Match.stringLikeRegexp('agent-image-bytes'))).toHaveLength(0);
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('agentWorkflowImageLimitAboveConverse'))).toHaveLength(0);
   });
 });
 
@@ -734,7 +734,7 @@ describe('StepFunctionsAgentWorkflow: image-size warning with a maxSize that is 
     expect(() => new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, {
       validation: InputValidation.s3Object({ maxSize: Size.kibibytes(4500) }),
     }))).not.toThrow();
-    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('agent-image-bytes'));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('agentWorkflowImageLimitAboveConverse'));
     expect(warnings).toHaveLength(1);
     expect(JSON.stringify(warnings[0].entry.data)).toContain('validation.maxSize is 4.39 MiB');
   });

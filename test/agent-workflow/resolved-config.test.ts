@@ -5,7 +5,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { CLAUDE, IMAGES, minimalProps, newStack, NOVA_PRO_PROFILE, reasoning } from './workflow-fixtures';
 import {
-  AgentField, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition, HumanApproval, InputValidation, ReasoningInvocation,
+  AgentField, AgentWorkflowWarnings, ApprovalPolicy, ApprovalTimeout, DecisionCondition, HumanApproval, InputValidation, ReasoningInvocation,
   StepFunctionsAgentWorkflowProps, StructuredOutput,
 } from '../../src';
 import { resolveConfig } from '../../src/agent-workflow/resolved-config';
@@ -73,7 +73,7 @@ describe('resolveConfig: how the model is called', () => {
 
   test('Nova with a custom validator: S3 location of the upload itself (no copy)', () => {
     const c = resolve((s) => ({
-      validation: InputValidation.lambda(lambda.Function.fromFunctionArn(s, 'V', 'arn:aws:lambda:us-east-1:123456789012:function:v')),
+      validation: InputValidation.lambdaFunction(lambda.Function.fromFunctionArn(s, 'V', 'arn:aws:lambda:us-east-1:123456789012:function:v')),
       reasoning: reasoning({ modelId: NOVA_PRO_PROFILE, invocation: ReasoningInvocation.LAMBDA }),
     }));
     expect(c.customValidator).toBe(true);
@@ -132,7 +132,7 @@ describe('resolveConfig: warnings are returned, not added', () => {
   test('an image limit above 3.75 MB on the bytes path, in MiB with two decimals', () => {
     const c = resolve(() => ({ validation: InputValidation.s3Object({ maxSize: Size.kibibytes(4500) }) }));
     expect(c.warnings).toEqual([expect.objectContaining({
-      id: 'cdk-production-patterns:agent-image-bytes',
+      id: AgentWorkflowWarnings.IMAGE_LIMIT_ABOVE_CONVERSE,
       message: expect.stringContaining('validation.maxSize is 4.39 MiB'),
     })]);
   });
@@ -151,7 +151,7 @@ describe('resolveConfig: warnings are returned, not added', () => {
   });
 
   test('checkpoint options pass through', () => {
-    const c = resolve(() => ({ checkpoint: ContextCheckpoint.enabled({ memoryItems: 0, ttl: Duration.days(3) }) }));
+    const c = resolve(() => ({ checkpoint: { memoryItems: 0, ttl: Duration.days(3) } }));
     expect(c.memoryItems).toBe(0);
     expect(c.checkpointTtl.toDays()).toBe(3);
   });

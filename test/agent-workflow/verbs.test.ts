@@ -3,7 +3,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { fullStack, FullStack, minimalProps, newStack, NOVA_PRO_PROFILE } from './workflow-fixtures';
-import { AGENT_WORKFLOW_METRICS_NAMESPACE, StepFunctionsAgentWorkflow } from '../../src';
+import { StepFunctionsAgentWorkflow } from '../../src';
 import { METRIC } from '../../src/agent-workflow/runtime/contracts';
 
 // Every grant* and metric* method of StepFunctionsAgentWorkflow.
@@ -92,7 +92,7 @@ describe('StepFunctionsAgentWorkflow metrics', () => {
     ['metricPendingApprovals', METRIC.pendingApprovals, 'Maximum'],
   ] as const)('%s: the handlers\' namespace, by workflow, over 15 minutes', (method, name, statistic) => {
     expect(rendered(stack, wf[method]())).toEqual({
-      namespace: AGENT_WORKFLOW_METRICS_NAMESPACE, metricName: name, dimensions: { Workflow: 'claims' }, statistic, period: 900,
+      namespace: StepFunctionsAgentWorkflow.METRICS_NAMESPACE, metricName: name, dimensions: { Workflow: 'claims' }, statistic, period: 900,
     });
   });
 
@@ -102,7 +102,7 @@ describe('StepFunctionsAgentWorkflow metrics', () => {
     ['metricSchemaViolations', METRIC.schemaViolations],
   ] as const)('%s: the handlers\' namespace, by workflow and model, Sum over 15 minutes', (method, name) => {
     expect(rendered(stack, wf[method]())).toEqual({
-      namespace: AGENT_WORKFLOW_METRICS_NAMESPACE,
+      namespace: StepFunctionsAgentWorkflow.METRICS_NAMESPACE,
       metricName: name,
       dimensions: { Workflow: 'claims', ModelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0' },
       statistic: 'Sum',

@@ -11,7 +11,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { CLAIM_SCHEMA as EXAMPLE_CLAIM_SCHEMA } from '../../examples/insurance-claims/app';
 import {
-  AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, ContextCheckpoint, DecisionCondition,
+  AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, DecisionCondition,
   DynamoProjection, HumanApproval, InputValidation, StepFunctionsAgentWorkflow, StepFunctionsAgentWorkflowProps,
 } from '../../src';
 
@@ -71,9 +71,9 @@ export function policyTool(table: dynamodb.ITable, name = 'policy'): AgentTool {
   return AgentTool.dynamoDbGetItem(name, table, {
     key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
     attributes: {
-      autoApproveLimit: DynamoProjection.number('autoApproveLimit'),
-      coverageLimit: DynamoProjection.number('coverageLimit'),
-      status: DynamoProjection.string('status'),
+      autoApproveLimit: DynamoProjection.numberAttribute('autoApproveLimit'),
+      coverageLimit: DynamoProjection.numberAttribute('coverageLimit'),
+      status: DynamoProjection.stringAttribute('status'),
     },
   });
 }
@@ -132,7 +132,7 @@ export function fullStack(): FullStack {
         DecisionCondition.stringEquals(AgentField.tool('policy', 'status'), 'LAPSED'),
       ],
     }),
-    checkpoint: ContextCheckpoint.enabled({ summarizerModelId: NOVA_MICRO_PROFILE, ttl: Duration.days(30) }),
+    checkpoint: { summarizerModelId: NOVA_MICRO_PROFILE, ttl: Duration.days(30) },
     encryptionKey: key,
     alarmTopic: alarms,
   });

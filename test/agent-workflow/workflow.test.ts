@@ -236,9 +236,9 @@ describe('state payload budget (5 MiB input, 100 KB answer)', () => {
       tools: [AgentTool.dynamoDbGetItem('policy', policies, {
         key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
         attributes: {
-          autoApproveLimit: DynamoProjection.number('autoApproveLimit'),
-          coverageLimit: DynamoProjection.number('coverageLimit'),
-          status: DynamoProjection.string('status'),
+          autoApproveLimit: DynamoProjection.numberAttribute('autoApproveLimit'),
+          coverageLimit: DynamoProjection.numberAttribute('coverageLimit'),
+          status: DynamoProjection.stringAttribute('status'),
         },
       })],
       approval: ApprovalPolicy.when([DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'autoApproveLimit'))],
@@ -280,7 +280,7 @@ describe('a custom validator', () => {
     });
     new StepFunctionsAgentWorkflow(stack, 'W', {
       trigger: AgentTrigger.manual(new s3.Bucket(stack, 'In')),
-      validation: InputValidation.lambda(fn),
+      validation: InputValidation.lambdaFunction(fn),
       reasoning: AgentReasoning.bedrockConverse({
         modelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0', systemPrompt: 's', prompt, outputSchema: CLAIM_SCHEMA, attachTriggerObject: false,
       }),

@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { IConstruct } from 'constructs';
 import {
-  IP_RANGE_SYNC_METRICS_NAMESPACE, IpRangeSource, IpRangeSyncedSecurityGroup, IpRangeSyncedSecurityGroupProps, SyncTarget, WafScope,
+  IpRangeSource, IpRangeSyncedSecurityGroup, IpRangeSyncedSecurityGroupProps, SyncTarget, WafScope,
 } from '../../src';
 
 function newStack(region = 'eu-west-1'): { stack: Stack; vpc: ec2.Vpc } {
@@ -43,7 +43,7 @@ describe('logical ids of stateful resources are pinned (a rename replaces the ru
   test('prefix-list target: the lists and the group referencing them', () => {
     const { stack, vpc } = newStack();
     const i = new IpRangeSyncedSecurityGroup(stack, 'Hooks', { vpc, sources: [hooks()], ports: [ec2.Port.tcp(443)], target: SyncTarget.prefixList({ maxEntries: 20 }) });
-    const ids = { stateTable: logicalId(i.stateTable), prefixLists: i.prefixLists.map(logicalId), groups: i.securityGroups.map(logicalId) };
+    const ids = { stateTable: logicalId(i.stateTable), prefixLists: i.prefixLists.map((pl) => stack.resolve(pl.prefixListId)['Fn::GetAtt'][0]), groups: i.securityGroups.map(logicalId) };
     expect(ids).toEqual({
       stateTable: 'HooksState2287F065', prefixLists: ['HooksPrefixListIpv42E014BB2', 'HooksPrefixListIpv68480A405'], groups: ['HooksPrefixListGroup6D3F0D46'],
     });
@@ -101,7 +101,7 @@ describe('grant* and metric* methods', () => {
     expect(actual).toEqual({
       namespace: 'CdkProductionPatterns/IpRangeSync', metricName, dimensions: { service: 'ip-range-sync', SyncId: ingress.syncId }, statistic, period,
     });
-    expect(m.namespace).toBe(IP_RANGE_SYNC_METRICS_NAMESPACE);
+    expect(m.namespace).toBe(IpRangeSyncedSecurityGroup.METRICS_NAMESPACE);
     const custom = metric({ period: Duration.minutes(1), statistic: 'Average' });
     expect({ statistic: custom.statistic, period: custom.period.toSeconds() }).toEqual({ statistic: 'Average', period: 60 });
   });

@@ -208,6 +208,23 @@ describe('IpRangeSyncedSecurityGroup: prefix-list and WAF targets', () => {
     expectNoUnsuppressedNagErrors(stack);
   });
 
+  test('a customer key also encrypts the dead-letter queue and the log group, and is granted to their senders', () => {
+    const { stack, vpc } = newStack('us-east-1');
+    const key = new kms.Key(stack, 'Key', { enableKeyRotation: true });
+    const i = new IpRangeSyncedSecurityGroup(stack, 'K', { vpc, sources: [ec2UsEast1()], ports: [ec2.Port.tcp(443)], encryptionKey: key });
+    const t = Template.fromStack(stack);
+    const keyArn = { 'Fn::GetAtt': [stack.getLogicalId(key.node.defaultChild as kms.CfnKey), 'Arn'] };
+    const dlq = t.toJSON().Resources[stack.getLogicalId(i.deadLetterQueue.node.defaultChild as any)];
+    expect(dlq.Properties.KmsMasterKeyId).toEqual(keyArn);
+    t.hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: keyArn, RetentionInDays: 365 });
+    // EventBridge (rule target DLQ), SNS (subscription DLQ, us-east-1) and CloudWatch Logs use the key.
+    const keyPolicy = Object.values<any>(t.findResources('AWS::KMS::Key'))[0].Properties.KeyPolicy.Statement;
+    const services = keyPolicy.flatMap((st: any) => [].concat(st.Principal?.Service ?? []));
+    expect(services).toEqual(expect.arrayContaining(['events.amazonaws.com', 'sns.amazonaws.com', 'logs.us-east-1.amazonaws.com']));
+    expect(findWildcardActions(t).map((f) => f.resourceType)).toEqual(['AWS::KMS::Key']);
+    expectNoUnsuppressedNagErrors(stack);
+  });
+
   test('a prefix list too large for the group quota is a synth error naming the numbers', () => {
     const { stack, vpc } = newStack();
     expect(() => new IpRangeSyncedSecurityGroup(stack, 'Big', {

@@ -19,7 +19,7 @@ import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessComman
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { confirmResponse, HttpResponse, MAX_COMMENT_LENGTH, MAX_NAME_LENGTH, prefersJson, resultResponse, ResultKind } from './approval-page';
-import { APPROVAL_REJECTED_ERROR, ApprovalDecision, ApprovalItem, ApprovalStage, METRIC, Scalar } from './contracts';
+import { APPROVAL_REJECTED_ERROR, ApprovalDecision, ApprovalItem, ApprovalStage, METRIC, METRICS_NAMESPACE, Scalar } from './contracts';
 import { LinkAction, verifyLink } from './link-signing';
 import { structuredLog } from './log';
 import { signingKeyLoader } from './signing-key';
@@ -27,7 +27,6 @@ import { documentClient } from '../../core/runtime/document-client';
 import { requireEnv } from '../../core/runtime/env';
 import { StructuredLog } from '../../core/runtime/log';
 
-export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 /** A DECIDING record older than this (twice the function timeout) belongs to a crashed request. */
 export const STALE_DECIDING_SECONDS = 60;
 
@@ -82,7 +81,7 @@ export function readApprovalEndpointConfig(env: Record<string, string | undefine
     workflowName: requireEnv(env, 'WORKFLOW_NAME'),
     eventBusName: requireEnv(env, 'EVENT_BUS_NAME'),
     eventSource: requireEnv(env, 'EVENT_SOURCE'),
-    metricsNamespace: env.METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE,
+    metricsNamespace: env.METRICS_NAMESPACE?.trim() || METRICS_NAMESPACE,
   };
 }
 

@@ -9,11 +9,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBDocumentClient, QueryCommand, QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { METRIC } from './contracts';
+import { METRIC, METRICS_NAMESPACE } from './contracts';
 import { documentClient } from '../../core/runtime/document-client';
 import { requireEnv } from '../../core/runtime/env';
 
-export const DEFAULT_METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
 export const BY_STATUS_INDEX = 'byStatus';
 
 export interface ApprovalMonitorConfig {
@@ -37,7 +36,7 @@ export function readApprovalMonitorConfig(env: Record<string, string | undefined
   return {
     approvalsTable: requireEnv(env, 'APPROVALS_TABLE'),
     workflowName: requireEnv(env, 'WORKFLOW_NAME'),
-    metricsNamespace: env.METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE,
+    metricsNamespace: env.METRICS_NAMESPACE?.trim() || METRICS_NAMESPACE,
   };
 }
 

@@ -233,7 +233,13 @@ export const RETRYABLE_MODEL_ERRORS = [
 // Approval monitor (scheduled): env APPROVALS_TABLE, METRICS_NAMESPACE, WORKFLOW_NAME.
 // Publishes PendingApprovals and OldestPendingApprovalAgeSeconds (dimension Workflow).
 
-/** Metric names the handlers publish (namespace from METRICS_NAMESPACE, dimension Workflow). */
+/**
+ * The CloudWatch namespace of the workflow's handler metrics: the construct passes it to the
+ * handlers (env METRICS_NAMESPACE) and reads it in its metric methods.
+ */
+export const METRICS_NAMESPACE = 'CdkProductionPatterns/AgentWorkflow';
+
+/** Metric names the handlers publish (namespace METRICS_NAMESPACE, dimension Workflow). */
 export const METRIC = {
   inputTokens: 'InputTokens',
   outputTokens: 'OutputTokens',

@@ -8,13 +8,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SyncStatus } from './contracts';
 import type { IpSpaceChangedNotification } from './documents';
 import type { PlanCounts, PlanRefusal } from './plan';
+import type { StructuredLog } from '../../core/runtime/log';
 
-/** Minimal logger (Powertools' Logger fits). */
-export interface LogSink {
-  info(message: string, extra?: Record<string, unknown>): void;
-  warn(message: string, extra?: Record<string, unknown>): void;
-  error(message: string, extra?: Record<string, unknown>): void;
-}
 
 /** Minimal metrics sink (adapted to Powertools' Metrics by the entry point). */
 export interface MetricSink {
@@ -30,7 +25,8 @@ export interface SyncDeps {
   readonly fetchBytes: (url: string) => Promise<Uint8Array>;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => Date;
-  readonly log: LogSink;
+  /** Structured log lines (retries of throttled calls included). */
+  readonly log: StructuredLog;
   readonly metrics: MetricSink;
 }
 

@@ -9,10 +9,10 @@ import { METRIC, SyncConfig, SyncStatus } from './contracts';
 import { CallCounter, SyncDeps, SyncOutcome, SyncRequest } from './deps';
 import { isNewerSyncToken } from './documents';
 import { PlanRefusal } from './plan';
-import { describeError } from './retry';
 import { fetchSources } from './sources';
 import { AuditRecord, readState, record, SyncState } from './state-store';
 import { targetAdapter } from './targets';
+import { describeError } from '../../core/runtime/retry';
 
 /**
  * Runs one sync and returns what it did. A refused plan (empty set, capacity, too many removals)

@@ -6,7 +6,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { AuditStatus, SyncConfig } from './contracts';
 import { SyncDeps, SyncTrigger } from './deps';
 import { PlanCounts } from './plan';
-import { withRetry } from './retry';
+import { withRetry } from '../../core/runtime/retry';
 
 /** What the state table remembers between syncs. */
 export interface SyncState {

@@ -15,6 +15,7 @@ import { runSync } from './engine';
 import { revokeOwnedRules } from './targets';
 import { buildCfnResponse, CfnEvent, fetchPut, HttpPut, sendCfnResponse } from '../../core/runtime/cfn-response';
 import { documentClient } from '../../core/runtime/document-client';
+import { structuredLog } from '../../core/runtime/log';
 
 const logger = new Logger({ serviceName: SERVICE_NAME });
 
@@ -153,11 +154,7 @@ function init(): { config: SyncConfig; deps: SyncDeps; metrics: Metrics; stackSt
       fetchBytes,
       sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
       now: () => new Date(),
-      log: {
-        info: (message, extra) => logger.info(message, extra ?? {}),
-        warn: (message, extra) => logger.warn(message, extra ?? {}),
-        error: (message, extra) => logger.error(message, extra ?? {}),
-      },
+      log: structuredLog(logger),
       metrics: {
         count: (name, value) => metrics.addMetric(name, MetricUnit.Count, value),
         milliseconds: (name, value) => metrics.addMetric(name, MetricUnit.Milliseconds, value),

@@ -182,7 +182,7 @@ export async function graderStack(): Promise<AgentStack> {
           additionalProperties: false,
         },
       }),
-      checkpoint: lib.ContextCheckpoint.enabled({ summarizerModelId: 'amazon.nova-micro-v1:0', memoryItems: 2 }),
+      checkpoint: { summarizerModelId: 'amazon.nova-micro-v1:0', memoryItems: 2 },
     });
     return modelOfStack(stack);
   })));

@@ -5,12 +5,12 @@
  */
 import { DescribeManagedPrefixListsCommand, GetManagedPrefixListEntriesCommand, ModifyManagedPrefixListCommand } from '@aws-sdk/client-ec2';
 import { TargetAdapter, TargetPlan } from './adapter';
+import { withRetry } from '../../../core/runtime/retry';
 import { CidrsByFamily } from '../cidr';
 import { PrefixListTargetConfig, SyncConfig } from '../contracts';
 import { CallCounter, SyncDeps } from '../deps';
 import { ruleDescription } from '../ownership';
 import { planPrefixList, PrefixListPlan } from '../plan';
-import { withRetry } from '../retry';
 
 const READY_STATES = new Set(['create-complete', 'modify-complete', 'restore-complete', 'modify-failed', 'restore-failed']);
 

@@ -6,13 +6,13 @@ import {
   AuthorizeSecurityGroupIngressCommand, DescribeSecurityGroupRulesCommand, RevokeSecurityGroupIngressCommand, SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
 import { TargetAdapter, TargetPlan } from './adapter';
+import { errorName, withRetry } from '../../../core/runtime/retry';
 import { FamilyCounts } from '../capacity';
 import { CidrsByFamily } from '../cidr';
 import { SecurityGroupTargetConfig, SyncConfig } from '../contracts';
 import { CallCounter, SyncDeps } from '../deps';
 import { isOwnedRule, ruleDescription } from '../ownership';
 import { OwnedRule, planSecurityGroups, SecurityGroupPlan, toIpPermissions } from '../plan';
-import { errorName, withRetry } from '../retry';
 
 /** The ingress rules of the target groups, split by owner. */
 export interface SecurityGroupsCurrent {

@@ -5,11 +5,11 @@
  */
 import { GetIPSetCommand, UpdateIPSetCommand } from '@aws-sdk/client-wafv2';
 import { TargetAdapter, TargetPlan } from './adapter';
+import { errorName, withRetry } from '../../../core/runtime/retry';
 import { CidrsByFamily } from '../cidr';
 import { SyncConfig, WafIpSetConfig, WafIpSetTargetConfig } from '../contracts';
 import { CallCounter, SyncDeps } from '../deps';
 import { planWafIpSet, WafIpSetPlan } from '../plan';
-import { errorName, withRetry } from '../retry';
 
 /** The plan of one IP set, with what `UpdateIPSet` must send back (lock token, description). */
 export interface PlannedIpSet {

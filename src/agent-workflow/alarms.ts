@@ -23,24 +23,42 @@ export interface WorkflowAlarmsOptions {
  * Created in the workflow's scope (their logical ids do not depend on this file).
  * @internal
  */
-export function workflowAlarms(wf: StepFunctionsAgentWorkflow, modelId: string, o: WorkflowAlarmsOptions): cloudwatch.IAlarm[] {
+/** The workflow's alarms, by name and as one list (in creation order). @internal */
+export interface WorkflowAlarms {
+  readonly all: cloudwatch.IAlarm[];
+  readonly executionsFailed: cloudwatch.IAlarm;
+  readonly executionsTimedOut: cloudwatch.IAlarm;
+  readonly executionsThrottled: cloudwatch.IAlarm;
+  readonly modelThrottles: cloudwatch.IAlarm;
+  readonly schemaViolations: cloudwatch.IAlarm;
+  readonly pendingApprovalAge?: cloudwatch.IAlarm;
+  readonly triggerDeadLetters?: cloudwatch.IAlarm;
+}
+
+export function workflowAlarms(wf: StepFunctionsAgentWorkflow, modelId: string, o: WorkflowAlarmsOptions): WorkflowAlarms {
   const make = alarmMaker(wf, o.alarmTopic);
   const alarm = (id: string, metric: cloudwatch.IMetric, description: string, threshold = 1) => make(id, metric, description, { threshold });
-  const list: cloudwatch.IAlarm[] = [
-    alarm('ExecutionsFailedAlarm', wf.metricExecutionsFailed(), 'Agent workflow executions failed (the audit table holds the error of each).'),
-    alarm('ExecutionsTimedOutAlarm', wf.metricExecutionsTimedOut(), 'Agent workflow executions timed out.'),
-    alarm('ExecutionsThrottledAlarm', wf.stateMachine.metricThrottled({ period: Duration.minutes(5), statistic: 'Sum' }), 'Agent workflow state transitions were throttled.'),
-    alarm('ModelThrottlesAlarm', wf.metricModelThrottles(), `Bedrock throttled ${modelId} (retried with backoff; sustained throttling means the quota is too low).`, 5),
-    alarm('SchemaViolationsAlarm', wf.metricSchemaViolations({ period: Duration.minutes(5) }), 'The model answered outside the output schema (the answers are kept in S3).'),
-  ];
+  const executionsFailed = alarm('ExecutionsFailedAlarm', wf.metricExecutionsFailed(), 'Agent workflow executions failed (the audit table holds the error of each).');
+  const executionsTimedOut = alarm('ExecutionsTimedOutAlarm', wf.metricExecutionsTimedOut(), 'Agent workflow executions timed out.');
+  const executionsThrottled = alarm('ExecutionsThrottledAlarm', wf.stateMachine.metricThrottled({ period: Duration.minutes(5), statistic: 'Sum' }),
+    'Agent workflow state transitions were throttled.');
+  const modelThrottles = alarm('ModelThrottlesAlarm', wf.metricModelThrottles(),
+    `Bedrock throttled ${modelId} (retried with backoff; sustained throttling means the quota is too low).`, 5);
+  const schemaViolations = alarm('SchemaViolationsAlarm', wf.metricSchemaViolations({ period: Duration.minutes(5) }),
+    'The model answered outside the output schema (the answers are kept in S3).');
+  const all: cloudwatch.IAlarm[] = [executionsFailed, executionsTimedOut, executionsThrottled, modelThrottles, schemaViolations];
+  let pendingApprovalAge: cloudwatch.IAlarm | undefined;
   if (o.pendingApprovalAlarmAge) {
     const age = o.pendingApprovalAlarmAge;
-    list.push(alarm('PendingApprovalAgeAlarm', wf.metricOldestPendingApprovalAge(), `An approval has been pending for more than ${age.toHumanString()}.`, age.toSeconds()));
+    pendingApprovalAge = alarm('PendingApprovalAgeAlarm', wf.metricOldestPendingApprovalAge(), `An approval has been pending for more than ${age.toHumanString()}.`, age.toSeconds());
+    all.push(pendingApprovalAge);
   }
-  o.functions.forEach((fn) => list.push(alarm(`${fn.node.id}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), `${fn.node.id} errored.`)));
+  o.functions.forEach((fn) => all.push(alarm(`${fn.node.id}ErrorsAlarm`, fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), `${fn.node.id} errored.`)));
+  let triggerDeadLetters: cloudwatch.IAlarm | undefined;
   if (o.triggerDeadLetterQueue) {
-    list.push(alarm('TriggerDeadLettersAlarm', o.triggerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-      'Object Created events could not start an execution; they wait in the trigger dead-letter queue.'));
+    triggerDeadLetters = alarm('TriggerDeadLettersAlarm', o.triggerDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      'Object Created events could not start an execution; they wait in the trigger dead-letter queue.');
+    all.push(triggerDeadLetters);
   }
-  return list;
+  return { all, executionsFailed, executionsTimedOut, executionsThrottled, modelThrottles, schemaViolations, pendingApprovalAge, triggerDeadLetters };
 }

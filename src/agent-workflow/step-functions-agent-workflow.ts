@@ -235,6 +235,20 @@ export class StepFunctionsAgentWorkflow extends Construct {
   public readonly functions: { [role: string]: lambda.IFunction };
   /** The alarms: failed/timed-out/throttled executions, old pending approvals, model throttles, schema violations, handler errors, dead letters. */
   public readonly alarms: cloudwatch.IAlarm[];
+  /** Executions failed (the audit table holds the error of each). */
+  public readonly executionsFailedAlarm: cloudwatch.IAlarm;
+  /** Executions timed out. */
+  public readonly executionsTimedOutAlarm: cloudwatch.IAlarm;
+  /** State transitions were throttled. */
+  public readonly executionsThrottledAlarm: cloudwatch.IAlarm;
+  /** Bedrock throttled the model (5 or more in a period). */
+  public readonly modelThrottlesAlarm: cloudwatch.IAlarm;
+  /** The model answered outside the output schema. */
+  public readonly schemaViolationsAlarm: cloudwatch.IAlarm;
+  /** An approval has been pending longer than `pendingApprovalAlarmAge`, when approval is configured. */
+  public readonly pendingApprovalAgeAlarm?: cloudwatch.IAlarm;
+  /** Object Created events wait in the trigger dead-letter queue, when the trigger is an S3 upload. */
+  public readonly triggerDeadLettersAlarm?: cloudwatch.IAlarm;
   /** The workflow name used in metrics and events. */
   public readonly workflowName: string;
   /** The event bus that receives progress and approval events. */
@@ -403,12 +417,20 @@ export class StepFunctionsAgentWorkflow extends Construct {
     this.approvalRequestFunction = functions.approvalRequest;
     this.approvalEndpointFunction = functions.approvalEndpoint;
     this.approvalMonitorFunction = functions.approvalMonitor;
-    this.alarms = workflowAlarms(this, this.modelId, {
+    const alarms = workflowAlarms(this, this.modelId, {
       alarmTopic: props.alarmTopic,
       pendingApprovalAlarmAge: config.approval ? (props.pendingApprovalAlarmAge ?? Duration.hours(24)) : undefined,
       functions: ownFunctions,
       triggerDeadLetterQueue: this.triggerDeadLetterQueue,
     });
+    this.alarms = alarms.all;
+    this.executionsFailedAlarm = alarms.executionsFailed;
+    this.executionsTimedOutAlarm = alarms.executionsTimedOut;
+    this.executionsThrottledAlarm = alarms.executionsThrottled;
+    this.modelThrottlesAlarm = alarms.modelThrottles;
+    this.schemaViolationsAlarm = alarms.schemaViolations;
+    this.pendingApprovalAgeAlarm = alarms.pendingApprovalAge;
+    this.triggerDeadLettersAlarm = alarms.triggerDeadLetters;
     acknowledgeWorkflowFindings(this, {
       trigger: props.trigger,
       artifactBucket: this.artifactBucket,

@@ -146,6 +146,18 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
   public readonly scheduleRule: events.IRule;
   /** The alarms: sync failures, handler errors, guard refusals, capacity exceeded, staleness, dead letters. */
   public readonly alarms: cloudwatch.IAlarm[];
+  /** A sync failed (bad document, md5 mismatch, API error). */
+  public readonly syncFailedAlarm: cloudwatch.IAlarm;
+  /** The sync function errored (including configuration errors at cold start). */
+  public readonly handlerErrorsAlarm: cloudwatch.IAlarm;
+  /** A sync was refused for removing more than `maxRemovePercent` of the rules. */
+  public readonly guardRefusalAlarm: cloudwatch.IAlarm;
+  /** The merged ranges no longer fit the target; nothing was changed. */
+  public readonly capacityExceededAlarm: cloudwatch.IAlarm;
+  /** No sync has succeeded within `stalenessWindow`. */
+  public readonly staleAlarm: cloudwatch.IAlarm;
+  /** Sync events landed in the dead-letter queue. */
+  public readonly deadLettersAlarm: cloudwatch.IAlarm;
   /** Connections of the security groups (empty for the WAF target). */
   public readonly connections: ec2.Connections;
   /** The id that marks the rules this construct owns. */
@@ -311,18 +323,19 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     // ---- alarms
     const alarm = alarmMaker(this, props.alarmTopic);
     const stalePeriod = stalenessWindow.toSeconds() <= 86400 ? stalenessWindow : Duration.days(1);
+    this.syncFailedAlarm = alarm('SyncFailedAlarm', this.metricSyncFailures(), 'The IP range sync failed (bad document, md5 mismatch, API error); adds run before removes, so ingress is at least as wide as either version.');
+    this.handlerErrorsAlarm = alarm('HandlerErrorsAlarm', this.syncFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 'The IP range sync function errored (including configuration errors at cold start).');
+    this.guardRefusalAlarm = alarm('GuardRefusalAlarm', this.metricGuardRefusals(), 'The IP range sync refused to remove more than maxRemovePercent of the rules; check the upstream change, then raise maxRemovePercent for one sync if it is genuine.');
+    this.capacityExceededAlarm = alarm('CapacityExceededAlarm', this.metricCapacityExceeded(), 'The merged IP ranges no longer fit the target (rules per group x groups, prefix-list max entries, or IP set size); nothing was changed.');
+    this.staleAlarm = alarm('StaleAlarm', this.metricSuccessfulSyncs({ period: stalePeriod }), `No IP range sync has succeeded within ${stalenessWindow.toHumanString()}.`, {
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: Math.max(1, Math.ceil(stalenessWindow.toSeconds() / stalePeriod.toSeconds())),
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.deadLettersAlarm = alarm('DeadLettersAlarm', dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
+      'Sync events landed in the dead-letter queue: the sync could not process them after retries.');
     this.alarms = [
-      alarm('SyncFailedAlarm', this.metricSyncFailures(), 'The IP range sync failed (bad document, md5 mismatch, API error); adds run before removes, so ingress is at least as wide as either version.'),
-      alarm('HandlerErrorsAlarm', this.syncFunction.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }), 'The IP range sync function errored (including configuration errors at cold start).'),
-      alarm('GuardRefusalAlarm', this.metricGuardRefusals(), 'The IP range sync refused to remove more than maxRemovePercent of the rules; check the upstream change, then raise maxRemovePercent for one sync if it is genuine.'),
-      alarm('CapacityExceededAlarm', this.metricCapacityExceeded(), 'The merged IP ranges no longer fit the target (rules per group x groups, prefix-list max entries, or IP set size); nothing was changed.'),
-      alarm('StaleAlarm', this.metricSuccessfulSyncs({ period: stalePeriod }), `No IP range sync has succeeded within ${stalenessWindow.toHumanString()}.`, {
-        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-        evaluationPeriods: Math.max(1, Math.ceil(stalenessWindow.toSeconds() / stalePeriod.toSeconds())),
-        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-      }),
-      alarm('DeadLettersAlarm', dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: 'Maximum' }),
-        'Sync events landed in the dead-letter queue: the sync could not process them after retries.'),
+      this.syncFailedAlarm, this.handlerErrorsAlarm, this.guardRefusalAlarm, this.capacityExceededAlarm, this.staleAlarm, this.deadLettersAlarm,
     ];
 
   }

@@ -132,3 +132,23 @@ describe('StepFunctionsAgentWorkflow metrics', () => {
     expect(rendered(f.stack, f.workflow.metricModelThrottles()).dimensions).toEqual({ ModelId: NOVA_PRO_PROFILE });
   });
 });
+
+describe('named alarms', () => {
+  test('a workflow with an S3 trigger and human approval: every alarm is a named property or a handler error alarm, all in the list', () => {
+    const { workflow: wf } = fullStack();
+    const named = [wf.executionsFailedAlarm, wf.executionsTimedOutAlarm, wf.executionsThrottledAlarm, wf.modelThrottlesAlarm, wf.schemaViolationsAlarm,
+      wf.pendingApprovalAgeAlarm!, wf.triggerDeadLettersAlarm!];
+    const ids = (alarms: cloudwatch.IAlarm[]) => alarms.map((a) => (a as unknown as cloudwatch.Alarm).node.id);
+    expect(ids(named)).toEqual(['ExecutionsFailedAlarm', 'ExecutionsTimedOutAlarm', 'ExecutionsThrottledAlarm', 'ModelThrottlesAlarm', 'SchemaViolationsAlarm',
+      'PendingApprovalAgeAlarm', 'TriggerDeadLettersAlarm']);
+    for (const a of named) expect(wf.alarms).toContain(a);
+    expect(ids(wf.alarms.filter((a) => !named.includes(a))).every((id) => id.endsWith('ErrorsAlarm'))).toBe(true);
+  });
+
+  test('without approval and trigger, the optional alarms are absent', () => {
+    const stack = newStack();
+    const wf = new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack));
+    expect(wf.pendingApprovalAgeAlarm).toBeUndefined();
+    expect(wf.executionsFailedAlarm).toBeDefined();
+  });
+});

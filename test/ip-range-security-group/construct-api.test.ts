@@ -149,3 +149,17 @@ describe('the targets\' checks: errors name the construct path, the prop and the
     expect(pl.prefixLists).toHaveLength(2);
   });
 });
+
+describe('named alarms', () => {
+  test('each alarm is a named property, and the list holds exactly them', () => {
+    const app = new App();
+    const stack = new Stack(app, 'Alarms', { env: { account: '123456789012', region: 'us-east-1' } });
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 1, natGateways: 0, subnetConfiguration: [{ name: 'p', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
+    const sync = new IpRangeSyncedSecurityGroup(stack, 'Sync', {
+      vpc, sources: [IpRangeSource.awsIpRanges({ services: ['EC2'], regions: ['us-east-1'], ipv6: false })], ports: [ec2.Port.tcp(443)],
+    });
+    const named = [sync.syncFailedAlarm, sync.handlerErrorsAlarm, sync.guardRefusalAlarm, sync.capacityExceededAlarm, sync.staleAlarm, sync.deadLettersAlarm];
+    expect(named.map((a) => (a as unknown as IConstruct).node.id)).toEqual(['SyncFailedAlarm', 'HandlerErrorsAlarm', 'GuardRefusalAlarm', 'CapacityExceededAlarm', 'StaleAlarm', 'DeadLettersAlarm']);
+    expect(sync.alarms).toEqual(named);
+  });
+});

@@ -139,8 +139,10 @@ describe('named alarms', () => {
     const named = [wf.executionsFailedAlarm, wf.executionsTimedOutAlarm, wf.executionsThrottledAlarm, wf.modelThrottlesAlarm, wf.schemaViolationsAlarm,
       wf.pendingApprovalAgeAlarm!, wf.triggerDeadLettersAlarm!];
     const ids = (alarms: cloudwatch.IAlarm[]) => alarms.map((a) => (a as unknown as cloudwatch.Alarm).node.id);
-    expect(ids(named)).toEqual(['ExecutionsFailedAlarm', 'ExecutionsTimedOutAlarm', 'ExecutionsThrottledAlarm', 'ModelThrottlesAlarm', 'SchemaViolationsAlarm',
-      'PendingApprovalAgeAlarm', 'TriggerDeadLettersAlarm']);
+    expect(ids(named)).toEqual([
+      'ExecutionsFailedAlarm', 'ExecutionsTimedOutAlarm', 'ExecutionsThrottledAlarm', 'ModelThrottlesAlarm', 'SchemaViolationsAlarm',
+      'PendingApprovalAgeAlarm', 'TriggerDeadLettersAlarm',
+    ]);
     for (const a of named) expect(wf.alarms).toContain(a);
     expect(ids(wf.alarms.filter((a) => !named.includes(a))).every((id) => id.endsWith('ErrorsAlarm'))).toBe(true);
   });

@@ -159,7 +159,9 @@ describe('named alarms', () => {
       vpc, sources: [IpRangeSource.awsIpRanges({ services: ['EC2'], regions: ['us-east-1'], ipv6: false })], ports: [ec2.Port.tcp(443)],
     });
     const named = [sync.syncFailedAlarm, sync.handlerErrorsAlarm, sync.guardRefusalAlarm, sync.capacityExceededAlarm, sync.staleAlarm, sync.deadLettersAlarm];
-    expect(named.map((a) => (a as unknown as IConstruct).node.id)).toEqual(['SyncFailedAlarm', 'HandlerErrorsAlarm', 'GuardRefusalAlarm', 'CapacityExceededAlarm', 'StaleAlarm', 'DeadLettersAlarm']);
+    expect(named.map((a) => (a as unknown as IConstruct).node.id)).toEqual([
+      'SyncFailedAlarm', 'HandlerErrorsAlarm', 'GuardRefusalAlarm', 'CapacityExceededAlarm', 'StaleAlarm', 'DeadLettersAlarm',
+    ]);
     expect(sync.alarms).toEqual(named);
   });
 });

@@ -136,8 +136,10 @@ describe('StepFunctionsAgentWorkflow metrics', () => {
 describe('named alarms', () => {
   test('a workflow with an S3 trigger and human approval: every alarm is a named property or a handler error alarm, all in the list', () => {
     const { workflow: wf } = fullStack();
-    const named = [wf.executionsFailedAlarm, wf.executionsTimedOutAlarm, wf.executionsThrottledAlarm, wf.modelThrottlesAlarm, wf.schemaViolationsAlarm,
-      wf.pendingApprovalAgeAlarm!, wf.triggerDeadLettersAlarm!];
+    const named = [
+      wf.executionsFailedAlarm, wf.executionsTimedOutAlarm, wf.executionsThrottledAlarm, wf.modelThrottlesAlarm, wf.schemaViolationsAlarm,
+      wf.pendingApprovalAgeAlarm!, wf.triggerDeadLettersAlarm!,
+    ];
     const ids = (alarms: cloudwatch.IAlarm[]) => alarms.map((a) => (a as unknown as cloudwatch.Alarm).node.id);
     expect(ids(named)).toEqual([
       'ExecutionsFailedAlarm', 'ExecutionsTimedOutAlarm', 'ExecutionsThrottledAlarm', 'ModelThrottlesAlarm', 'SchemaViolationsAlarm',

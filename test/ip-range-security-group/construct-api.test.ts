@@ -158,7 +158,9 @@ describe('named alarms', () => {
     const sync = new IpRangeSyncedSecurityGroup(stack, 'Sync', {
       vpc, sources: [IpRangeSource.awsIpRanges({ services: ['EC2'], regions: ['us-east-1'], ipv6: false })], ports: [ec2.Port.tcp(443)],
     });
-    const named = [sync.syncFailedAlarm, sync.handlerErrorsAlarm, sync.guardRefusalAlarm, sync.capacityExceededAlarm, sync.staleAlarm, sync.deadLettersAlarm];
+    const named = [
+      sync.syncFailedAlarm, sync.handlerErrorsAlarm, sync.guardRefusalAlarm, sync.capacityExceededAlarm, sync.staleAlarm, sync.deadLettersAlarm,
+    ];
     expect(named.map((a) => (a as unknown as IConstruct).node.id)).toEqual([
       'SyncFailedAlarm', 'HandlerErrorsAlarm', 'GuardRefusalAlarm', 'CapacityExceededAlarm', 'StaleAlarm', 'DeadLettersAlarm',
     ]);

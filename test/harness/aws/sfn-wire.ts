@@ -232,15 +232,11 @@ export class SfnWire {
   }
 
   /**
-   * The functions of the stack that have a bundled asset, with their resolved environment (inline
-   * functions, such as aws-cdk-lib's bucket-notifications handler, are left out).
+   * The stack's Node.js functions, with their resolved environment (the state machine's tasks
+   * call these; aws-cdk-lib's inline Python bucket-notifications handler is left out).
    */
   public functions(): StackFunction[] {
-    // StackModel.functions() throws on an inline function; ask it about a view of the stack without them.
-    const withAssets = Object.fromEntries(Object.entries(this.model.resources)
-      .filter(([, r]) => r.Type !== 'AWS::Lambda::Function' || r.Properties?.Code?.S3Key !== undefined));
-    const view: StackModel = Object.create(this.model, { resources: { value: withAssets } });
-    return view.functions();
+    return this.model.functions().filter((f) => f.runtime.startsWith('nodejs'));
   }
 
   /** The function a name or ARN (optionally qualified) names. */

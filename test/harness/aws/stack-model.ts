@@ -20,9 +20,9 @@ export interface StackModelOptions {
   /** Values for the template's parameters (defaults apply otherwise). */
   readonly parameters?: Record<string, string>;
   /**
-   * Staged asset folders by asset hash, relative to assemblyDir (from the stack's asset manifest:
-   * a folder keeps its source's extension, `asset.<hash>.lambda`).
-   * @default `asset.<hash>`
+   * Staged asset folders by asset hash, relative to assemblyDir (a folder keeps its source's
+   * extension, `asset.<hash>.lambda`).
+   * @default - read from the asset manifests (`*.assets.json`) in assemblyDir
    */
   readonly assetPaths?: Record<string, string>;
 }
@@ -49,12 +49,27 @@ export class StackModel {
   public readonly stackName: string;
   public readonly region: string;
   public readonly stackId: string;
+  private stagedAssets?: Record<string, string>;
 
   constructor(public readonly template: Record<string, any>, private readonly options: StackModelOptions) {
     this.resources = template.Resources ?? {};
     this.stackName = options.stackName ?? 'WireStack';
     this.region = options.region ?? WIRE_REGION;
     this.stackId = `arn:aws:cloudformation:${this.region}:${WIRE_ACCOUNT}:stack/${this.stackName}/${hex(this.stackName, 8)}-wire`;
+  }
+
+  /** Where an asset was staged, by hash: as given, else from the assembly's asset manifests. */
+  private assetPath(hash: string): string {
+    if (!this.stagedAssets) {
+      this.stagedAssets = { ...this.options.assetPaths };
+      if (!this.options.assetPaths && fs.existsSync(this.options.assemblyDir)) {
+        for (const file of fs.readdirSync(this.options.assemblyDir).filter((f) => f.endsWith('.assets.json'))) {
+          const files: Record<string, { source: { path?: string } }> = JSON.parse(fs.readFileSync(path.join(this.options.assemblyDir, file), 'utf8')).files ?? {};
+          for (const [h, entry] of Object.entries(files)) if (entry.source.path) this.stagedAssets[h] = entry.source.path;
+        }
+      }
+    }
+    return this.stagedAssets[hash] ?? `asset.${hash}`;
   }
 
   public ofType(type: string): Array<[string, Record<string, any>]> {
@@ -220,7 +235,7 @@ export class StackModel {
       let assetDir: string;
       if (key) {
         const hash = key.replace(/\.zip$/, '');
-        assetDir = path.join(this.options.assemblyDir, this.options.assetPaths?.[hash] ?? `asset.${hash}`);
+        assetDir = path.join(this.options.assemblyDir, this.assetPath(hash));
       } else if (p.Code?.ZipFile !== undefined) {
         // Inline code: CloudFormation writes it as index.py / index.js.
         assetDir = path.join(this.options.assemblyDir, `inline.${logicalId}`);

@@ -32,13 +32,7 @@ export function modelOf(app: App, stackName?: string, parameters?: Record<string
   const assembly = app.synth();
   const stacks = stackName ? [assembly.getStackByName(stackName)] : assembly.stacks;
   if (stacks.length !== 1) throw new Error(`modelOf: expected one stack, found ${stacks.map((s) => s.stackName).join(', ')}`);
-  const manifest = path.join(assembly.directory, `${stacks[0].id}.assets.json`);
-  const assetPaths: Record<string, string> = {};
-  if (fs.existsSync(manifest)) {
-    const files: Record<string, { source: { path?: string } }> = JSON.parse(fs.readFileSync(manifest, 'utf8')).files ?? {};
-    for (const [hash, entry] of Object.entries(files)) if (entry.source.path) assetPaths[hash] = entry.source.path;
-  }
-  return new StackModel(stacks[0].template, { assemblyDir: assembly.directory, stackName: stacks[0].stackName, parameters, assetPaths });
+  return new StackModel(stacks[0].template, { assemblyDir: assembly.directory, stackName: stacks[0].stackName, parameters });
 }
 
 /** Synthesizes a stack's app and models the stack. */

@@ -44,17 +44,6 @@ export interface AgentStack {
   task(stateName: string): Record<string, any>;
 }
 
-/**
- * Leaves out of the model the functions whose code is inline (aws-cdk-lib's bucket-notifications
- * handler is inline Python: out of this layer's reach, and not an agent-workflow handler).
- */
-function assetFunctionsOnly(model: StackModel): StackModel {
-  for (const [id, r] of Object.entries(model.resources)) {
-    if (r.Type === 'AWS::Lambda::Function' && r.Properties?.Code?.ZipFile !== undefined) delete model.resources[id];
-  }
-  return model;
-}
-
 function findState(states: Record<string, any>, name: string): Record<string, any> | undefined {
   for (const [n, s] of Object.entries(states)) {
     if (n === name) return s;
@@ -66,26 +55,11 @@ function findState(states: Record<string, any>, name: string): Record<string, an
   return undefined;
 }
 
-/**
- * The staged folder of a function's asset, from the assembly's asset manifest (a folder keeps its
- * source's extension: `asset.<hash>.lambda`), when the model's guess does not exist.
- */
-function stagedAsset(fn: StackFunction): StackFunction {
-  if (fs.existsSync(fn.assetDir)) return fn;
-  const dir = path.dirname(fn.assetDir);
-  const hash = path.basename(fn.assetDir).replace(/^asset\./, '');
-  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.assets.json'))) {
-    const source = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')).files?.[hash]?.source?.path;
-    if (typeof source === 'string') return { ...fn, assetDir: path.join(dir, source) };
-  }
-  return fn;
-}
-
 function agentStackOf(model: StackModel): AgentStack {
   const machines = model.ofType('AWS::StepFunctions::StateMachine');
   if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
   const definition = JSON.parse(model.resolve(machines[0][1].DefinitionString));
-  const functions = model.functions().map(stagedAsset);
+  const functions = model.functions();
   return {
     model,
     definition,
@@ -143,12 +117,12 @@ async function synthesized(name: string, synth: (outdir: string) => Promise<Stac
 
 /** The insurance-claims example, synthesized. */
 export async function claimsStack(): Promise<AgentStack> {
-  return agentStackOf(assetFunctionsOnly(await synthesized('claims', async (outdir) => {
+  return agentStackOf(await synthesized('claims', async (outdir) => {
     // loaded only to synthesize (not when the assembly is kept)
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { createApp } = require('../../../examples/insurance-claims/app') as typeof import('../../../examples/insurance-claims/app');
     return modelOf(createApp({ outdir }));
-  })));
+  }));
 }
 
 /**
@@ -157,7 +131,7 @@ export async function claimsStack(): Promise<AgentStack> {
  * versioning (only the ETag pins the validated object).
  */
 export async function graderStack(): Promise<AgentStack> {
-  return agentStackOf(assetFunctionsOnly(await synthesized('grader', async (outdir) => {
+  return agentStackOf(await synthesized('grader', async (outdir) => {
     /* eslint-disable @typescript-eslint/no-require-imports */
     const { App, Stack } = require('aws-cdk-lib') as typeof import('aws-cdk-lib');
     const s3 = require('aws-cdk-lib/aws-s3') as typeof import('aws-cdk-lib/aws-s3');
@@ -185,7 +159,7 @@ export async function graderStack(): Promise<AgentStack> {
       checkpoint: { summarizerModelId: 'amazon.nova-micro-v1:0', memoryItems: 2 },
     });
     return modelOfStack(stack);
-  })));
+  }));
 }
 
 function readPath(jsonPath: string, input: unknown, context: unknown): unknown {

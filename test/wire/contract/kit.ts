@@ -3,8 +3,10 @@
  * reads only the credential scope), and how a failed call is looked at.
  */
 
-/** Fake credentials for the SDK clients of a contract suite. */
-export const CONTRACT_CREDENTIALS = { accessKeyId: 'AKIDWIRETEST00000000', secretAccessKey: 'x' };
+import { WIRE_CREDENTIALS } from '../../harness/aws/lambda-runner';
+
+/** Fake credentials for the SDK clients of a contract suite (the ones handlers get on the wire layer). */
+export const CONTRACT_CREDENTIALS = { accessKeyId: WIRE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: WIRE_CREDENTIALS.AWS_SECRET_ACCESS_KEY };
 
 /** The outcome of a call expected to fail: the exception's name, its HTTP status, the exception. */
 export async function failureOf(p: Promise<unknown>): Promise<{ name: string; status?: number; error?: unknown }> {

@@ -2,8 +2,8 @@
  * Example: the insurance-claim processor of "Stop Building Chatbots: The Case for
  * Infrastructure-Driven AI Agents", end to end.
  *
- * A photo of car damage uploaded under `claims/` (with S3 metadata `policy-id`, `actor-id`) starts an
- * execution: the image is validated (JPEG/PNG, at most 5 MiB, magic bytes), Amazon Nova Pro reads it
+ * A photo of car damage uploaded as `claims/<policyId>/<file>` starts an execution: the image is
+ * validated (JPEG/PNG, at most 5 MiB, magic bytes, no control characters in the key), Amazon Nova Pro reads it
  * from S3 and answers {damage_type, estimated_cost, severity_score, confidence_score, summary}, the
  * customer's policy limits are read from DynamoDB, and a Choice decides: auto-approve, or pause for an
  * adjuster (SNS e-mail with signed approve/reject links; escalation to team leads after 2 days).
@@ -88,14 +88,31 @@ export class InsuranceClaimsStack extends Stack {
     const teamLeads = new sns.Topic(this, 'TeamLeads', { masterKey: key, enforceSSL: true });
     const alarms = new sns.Topic(this, 'Alarms', { masterKey: key, enforceSSL: true });
 
+    // Trust boundary: the policy a claim is checked against, and whose memory the model reads and
+    // writes, come from the key, `claims/<policyId>/<file>` (key segment 1), never from S3 metadata:
+    // metadata is whatever the uploader sends, while the key prefix is restricted per uploader by IAM.
+    // The customer app's upload role allows only the customer's own folder, e.g. (policyId: a principal
+    // tag that your identity provider sets, such as a Cognito identity pool's tag mapping, never the customer):
+    //   { "Effect": "Allow", "Action": "s3:PutObject",
+    //     "Resource": "arn:aws:s3:::<UploadBucket>/claims/${aws:PrincipalTag/policyId}/*" }
+    // (plus kms:GenerateDataKey on ClaimsKey). With it, a customer cannot file a claim against another
+    // policy, nor read or write another policyholder's memory.
+    const policySegment = AgentField.keySegment(1);
     this.workflow = new StepFunctionsAgentWorkflow(this, 'Claims', {
       workflowName: 'insurance-claims',
       trigger: AgentTrigger.s3ObjectCreated(claims, { prefix: 'claims/' }),
-      validation: InputValidation.s3Object({ maxSize: Size.mebibytes(5), contentTypes: ['image/jpeg', 'image/png'] }),
+      validation: InputValidation.s3Object({
+        maxSize: Size.mebibytes(5),
+        contentTypes: ['image/jpeg', 'image/png'],
+        // the policy lookup reads segment 1: a key without that folder is invalid input (REJECTED_INVALID)
+        requiredKeySegments: [1],
+        // the memory actor is the policyholder (the policy folder), not the `actor-id` metadata
+        actorIdKeySegment: 1,
+      }),
       reasoning: AgentReasoning.bedrockConverse({
         modelId: 'us.amazon.nova-pro-v1:0',
         systemPrompt: 'You are a motor-insurance claims assessor. Assess only what the photo shows. Never invent damage.',
-        prompt: 'Assess the vehicle damage in the attached photo (claim {{key}}, policy {{metadata.policy_id}}). '
+        prompt: 'Assess the vehicle damage in the attached photo (claim {{key}}). '
           + 'Estimate the repair cost in USD, a severity score 1-5 and your confidence 0-1.',
         outputSchema: CLAIM_SCHEMA,
         maxTokens: 1500,
@@ -103,7 +120,7 @@ export class InsuranceClaimsStack extends Stack {
       }),
       tools: [
         AgentTool.dynamoDbGetItem('policy', policies, {
-          key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
+          key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(policySegment.jsonPath)) },
           attributes: {
             autoApproveLimit: DynamoProjection.numberAttribute('autoApproveLimit'),
             coverageLimit: DynamoProjection.numberAttribute('coverageLimit'),
@@ -115,7 +132,12 @@ export class InsuranceClaimsStack extends Stack {
         DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'autoApproveLimit')),
         DecisionCondition.lessThan(AgentField.output('confidence_score'), 0.8),
         DecisionCondition.greaterThanOrEqual(AgentField.output('severity_score'), 4),
-      ], HumanApproval.notify(adjusters, { timeout: Duration.days(2), onTimeout: ApprovalTimeout.escalate(teamLeads, Duration.days(1)) }), {
+      ], HumanApproval.notify(adjusters, {
+        timeout: Duration.days(2),
+        onTimeout: ApprovalTimeout.escalate(teamLeads, Duration.days(1)),
+        // a new link-signing key every 30 days; links mailed before a rotation keep working until they expire
+        signingKeyRotation: Duration.days(30),
+      }), {
         rejectWhen: [
           DecisionCondition.greaterThanField(AgentField.output('estimated_cost'), AgentField.tool('policy', 'coverageLimit')),
           DecisionCondition.stringEquals(AgentField.tool('policy', 'status'), 'LAPSED'),

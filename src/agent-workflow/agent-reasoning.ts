@@ -38,7 +38,8 @@ export interface BedrockConverseOptions {
   /** The system prompt. */
   readonly systemPrompt: string;
   /**
-   * The user prompt. Placeholders: `{{key}}`, `{{bucket}}`, `{{contentType}}`, `{{metadata.<name>}}`.
+   * The user prompt. Placeholders: `{{key}}`, `{{bucket}}`, `{{contentType}}`, `{{metadata.<name>}}`
+   * (`<name>` normalized: lower case, `-` written `_`); any other `{{...}}` is an error at synth time.
    */
   readonly prompt: string;
   /** JSON Schema of the answer (top-level `type: object`), checked at synth time. */

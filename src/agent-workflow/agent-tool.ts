@@ -6,6 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { FieldProjection } from './runtime/tool-results';
 import { throwArgumentError } from '../core/errors';
 
 /**
@@ -130,12 +131,17 @@ function checkToolName(factory: string, name: string): void {
   }
 }
 
-/** @internal What a tool builds: its task (for retries) and the branch to run (task plus any projection states). */
+/** @internal What a tool builds: its task (for retries) and the branch to run. */
 export interface BoundTool {
   readonly state: sfn.TaskStateBase;
   readonly branch: sfn.IChainable;
   /** Statements the state machine role needs beyond what the task grants (e.g. the table's key). */
   readonly policyStatements?: iam.PolicyStatement[];
+  /**
+   * How the digest step projects the branch's raw result into `$.tools.<name>` (runtime/tool-results.ts);
+   * absent when the branch's result is already the projection.
+   */
+  readonly projection?: FieldProjection[];
 }
 
 /**
@@ -217,45 +223,25 @@ class GetItemTool extends AgentTool {
     }
   }
   public _bind(scope: Construct, id: string): BoundTool {
-    // A missing item or attribute must not fail the execution (a JSONPath that matches nothing raises
-    // States.Runtime, which no Catch handles): merge the result over an empty item, then the item over
-    // defaults naming every projected attribute, so each field is present (null when absent).
+    // The branch is the GetItem task alone: its raw answer ({ Item } or {} when there is no such
+    // item, plus the integration's metadata) reaches the digest step, which projects it (typed and
+    // null-safe: runtime/tool-results.ts) where the data already is. The projection expression
+    // keeps the raw answer to the projected attributes (names through placeholders: many, such as
+    // `status`, are reserved words).
     const attrs = Object.entries(this.options.attributes);
-    // (a literal null cannot be written through aws-cdk-lib's renderer; States.StringToJson('null') is one)
-    const defaults = Object.fromEntries(attrs.map(([, p]) => [p.attribute, p._type === 'N' ? { N: 'null' } : { [`${p._type}.$`]: "States.StringToJson('null')" }]));
+    const attributes = [...new Set(attrs.map(([, p]) => p.attribute))];
     const state = tasks.DynamoGetItem.jsonPath(scope, id, {
       table: this.table,
       key: this.options.key,
       consistentRead: this.options.consistentRead ?? false,
-      // two copies of the defaults: each is merged into once (aws-local-stepfunctions' JsonMerge
-      // modifies its first argument in place; Step Functions does not, either way works)
-      resultSelector: { 'raw.$': '$', 'empty': { Item: {} }, defaults, 'typeDefaults': defaults },
-      resultPath: '$.toolRaw',
-    });
-    const found = new sfn.Pass(scope, `${id} Item`, {
-      parameters: { 'found.$': 'States.JsonMerge($.toolRaw.empty, $.toolRaw.raw, false)', 'defaults.$': '$.toolRaw.defaults', 'typeDefaults.$': '$.toolRaw.typeDefaults' },
-      resultPath: '$.toolRaw',
-    });
-    const fill = new sfn.Pass(scope, `${id} Defaults`, {
-      parameters: { 'item.$': 'States.JsonMerge($.toolRaw.defaults, $.toolRaw.found.Item, false)', 'typeDefaults.$': '$.toolRaw.typeDefaults' },
-      resultPath: '$.toolRaw',
-    });
-    // an attribute stored with another type keeps its own key beside the default one: the declared
-    // type's key always exists, null unless the item has it
-    const typed = new sfn.Pass(scope, `${id} Types`, {
-      parameters: Object.fromEntries(attrs.map(([, p]) => [`${p.attribute}.$`,
-        `States.JsonMerge($.toolRaw.typeDefaults.${p.attribute}, $.toolRaw.item.${p.attribute}, false)`])),
-      resultPath: '$.toolRaw.typed',
-    });
-    const project = new sfn.Pass(scope, `${id} Result`, {
-      parameters: Object.fromEntries(attrs.map(([field, p]) => [`${field}.$`, p._type === 'N'
-        ? `States.StringToJson($.toolRaw.typed.${p.attribute}.N)`
-        : `$.toolRaw.typed.${p.attribute}.${p._type}`])),
+      projectionExpression: attributes.map((_, i) => new tasks.DynamoProjectionExpression().withAttribute(`#p${i}`)),
+      expressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#p${i}`, a])),
     });
     const policyStatements = this.table.encryptionKey
       ? [new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [this.table.encryptionKey.keyArn] })]
       : [];
-    return { state, branch: sfn.Chain.start(state).next(found).next(fill).next(typed).next(project), policyStatements };
+    const projection = attrs.map(([field, p]) => ({ field, attribute: p.attribute, type: p._type }));
+    return { state, branch: state, policyStatements, projection };
   }
 }
 

@@ -1,9 +1,10 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -11,10 +12,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { HumanApproval } from './approval';
-import { grantTable } from './grants';
+import { grantTable, nagArn } from './grants';
 import { ApprovalEndpointFunction } from './runtime/approval-endpoint-function';
 import { ApprovalMonitorFunction } from './runtime/approval-monitor-function';
 import { ApprovalRequestFunction } from './runtime/approval-request-function';
+import { SigningKeyRotationFunction } from './runtime/signing-key-rotation-function';
 import { BundledFunctionClass } from '../core/functions';
 import { handlerDeadLetterQueue } from '../core/handlers';
 
@@ -42,6 +44,62 @@ export interface ApprovalEndpointOptions {
 }
 
 /**
+ * Rotation of the link-signing key on the schedule `signingKeyRotation` gives (validated in
+ * resolved-config.ts): a rotation function of ours that may touch only this secret, invoked by
+ * Secrets Manager of this account for this secret only, and a rotation schedule that does not
+ * rotate at deployment. Without a schedule, the cdk-nag finding is acknowledged with the reason.
+ */
+function signingKeyRotation(scope: Construct, o: ApprovalEndpointOptions, secret: secretsmanager.Secret): lambda.Function | undefined {
+  const interval = o.approval.options.signingKeyRotation;
+  if (!interval) {
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Automatic rotation of the link-signing key is off (HumanApprovalOptions.signingKeyRotation not set). Links name their key and '
+        + 'the previous key stays valid, so a rotation by hand (PutSecretValue) breaks no pending approval if done at most once per longest approval wait.',
+    });
+    return undefined;
+  }
+  const stack = Stack.of(scope);
+  const fn = o.handler(SigningKeyRotationFunction, 'SigningKeyRotationFunction', 'SigningKeyRotation', {
+    description: 'Agent workflow: rotates the approval link-signing key',
+  });
+  fn.addEnvironment('SIGNING_SECRET_ARN', secret.secretArn);
+  // aws-cdk-lib's RotationSchedule would also grant secretsmanager:GetRandomPassword on * (the key is drawn by the
+  // function) and let Secrets Manager invoke the function for any secret: both narrower here
+  fn.addToRolePolicy(new iam.PolicyStatement({
+    actions: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage'],
+    resources: [secret.secretArn],
+  }));
+  if (o.encryptionKey) {
+    fn.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [o.encryptionKey.keyArn],
+      conditions: {
+        StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.${stack.urlSuffix}`, 'kms:EncryptionContext:SecretARN': secret.secretArn },
+      },
+    }));
+  }
+  fn.addPermission('InvokedBySecretsManager', {
+    principal: new iam.ServicePrincipal('secretsmanager.amazonaws.com'),
+    sourceAccount: stack.account,
+    sourceArn: secret.secretArn,
+  });
+  const schedule = new secretsmanager.CfnRotationSchedule(scope, 'SigningSecretRotationSchedule', {
+    secretId: secret.secretArn,
+    rotationLambdaArn: fn.functionArn,
+    rotationRules: { scheduleExpression: `rate(${interval.toDays()} days)` },
+    // a deployment that creates or changes the schedule does not rotate: two quick deployments would otherwise
+    // retire the key of pending approvals
+    rotateImmediatelyOnUpdate: false,
+  });
+  // Secrets Manager checks that it may invoke the function, and runs its testSecret step, when the schedule is set
+  schedule.node.addDependency(fn.permissionsNode.findChild('InvokedBySecretsManager'));
+  if (fn.role) schedule.node.addDependency(fn.role);
+  // its cdk-nag acknowledgements (X-Ray, synchronous invocation) are the workflow's, as for every function of its own
+  return fn;
+}
+
+/**
  * The human-approval subsystem: the approvals table (task tokens by opaque id), the link-signing
  * secret, the API (GET/POST /approvals/{id}) with its endpoint function, the request function the
  * state machine calls with `.waitForTaskToken`, and the monitor that publishes pending approvals
@@ -61,6 +119,8 @@ export class ApprovalEndpoint {
   public readonly requestFn: lambda.Function;
   /** Publishes the pending-approval count and age. */
   public readonly monitorFn: lambda.Function;
+  /** Rotates the link-signing key (HumanApprovalOptions.signingKeyRotation set). */
+  public readonly rotationFn?: lambda.Function;
 
   constructor(scope: Construct, o: ApprovalEndpointOptions) {
     const key = o.encryptionKey;
@@ -85,10 +145,7 @@ export class ApprovalEndpoint {
       encryptionKey: key,
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
-    Validations.of(secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Rotating the link-signing key invalidates every outstanding approval link; rotate it by hand between approval waves (a new value takes effect within 5 minutes).',
-    });
+    this.rotationFn = signingKeyRotation(scope, o, secret);
 
     // endpoint
     const endpoint = o.handler(ApprovalEndpointFunction, 'ApprovalEndpointFunction', 'ApprovalEndpoint', {
@@ -172,9 +229,27 @@ export class ApprovalEndpoint {
     this.acknowledgeNag(o);
   }
 
-  /** The approval endpoint completes the state machine's approval tasks (SendTaskSuccess/Failure/Heartbeat). */
+  /**
+   * The approval endpoint completes the state machine's approval tasks (SendTaskSuccess/Failure/Heartbeat)
+   * and, when Step Functions answers one of them with an error, reads the execution's history and
+   * status to tell whether the decision was applied (GetExecutionHistory, DescribeExecution on this
+   * state machine's executions only).
+   */
   public bindStateMachine(stateMachine: sfn.IStateMachine): void {
     stateMachine.grantTaskResponse(this.endpointFn);
+    stateMachine.grantExecution(this.endpointFn, 'states:GetExecutionHistory', 'states:DescribeExecution');
+    // the ARN aws-cdk-lib's grantExecution names (every execution of this state machine)
+    const executions = Stack.of(stateMachine).formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: Arn.split(stateMachine.stateMachineArn, ArnFormat.COLON_RESOURCE_NAME).resourceName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    Validations.of(this.endpointFn).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagArn(this.endpointFn, `${executions}:*`)}]`,
+      reason: 'GetExecutionHistory/DescribeExecution on the executions of this state machine only (any of them may wait for an approval), '
+        + 'read when Step Functions answers a decision with an error, to tell whether it was applied.',
+    });
   }
 
   private acknowledgeNag(o: ApprovalEndpointOptions): void {

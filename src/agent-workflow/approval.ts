@@ -4,10 +4,12 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { throwArgumentError } from '../core/errors';
 
 const FIELD_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+/** The highest key segment index (the validator outputs the first 20 segments). */
+const MAX_KEY_SEGMENT = 19;
 
 /**
  * A value in the workflow's state that a decision condition reads: a field of the model's
- * structured answer, a field of a tool result, or S3 object metadata.
+ * structured answer, a field of a tool result, S3 object metadata, or a segment of the object key.
  */
 export class AgentField {
   /**
@@ -31,11 +33,34 @@ export class AgentField {
 
   /**
    * S3 user metadata of the trigger object (name normalized: lower case, `-` becomes `_`).
+   *
+   * Metadata is whatever the uploader sent (no IAM policy restricts its values): fine for a hint,
+   * not to choose which record is read (a policy, a customer). For that use `keySegment` under a
+   * prefix IAM restricts per uploader.
    * @param name the metadata name, without `x-amz-meta-`
    */
   public static metadata(name: string): AgentField {
     const normalized = name.toLowerCase().replace(/[^a-z0-9_]/g, '_');
     return new AgentField('metadata', `$.validation.metadata.${checkName('AgentField.metadata', 'name', normalized)}`, `metadata.${normalized}`, normalized);
+  }
+
+  /**
+   * A segment of the trigger object's key (the key split on `/`, counted from 0): e.g. `keySegment(1)` is
+   * `P-1001` in `claims/P-1001/photo.jpg`.
+   *
+   * Unlike metadata, which the uploader sets freely, a key prefix can be restricted per uploader by IAM
+   * (e.g. `s3:PutObject` only on `claims/${aws:PrincipalTag/policyId}/*`), so a segment can safely
+   * choose what is looked up. Only folders count (never the object's name): the validator rejects a key
+   * without the segment (REJECTED_INVALID) when a condition, `actorIdKeySegment` or
+   * `requiredKeySegments` reads it. Needs the built-in validator (or a custom one that returns
+   * `keySegments`).
+   * @param index the segment, 0 to 19
+   */
+  public static keySegment(index: number): AgentField {
+    if (!Number.isInteger(index) || index < 0 || index > MAX_KEY_SEGMENT) {
+      throwArgumentError('AgentField.keySegment', 'index', `must be an integer from 0 to ${MAX_KEY_SEGMENT} (the key split on '/', counted from 0), got ${index}`);
+    }
+    return new AgentField('keySegment', `$.validation.keySegments[${index}]`, `keySegment[${index}]`, String(index));
   }
 
   /**
@@ -243,6 +268,22 @@ export interface HumanApprovalOptions {
    * @default - no heartbeat
    */
   readonly heartbeat?: Duration;
+  /**
+   * Rotate the key that signs approval links automatically, this often (a whole number of days).
+   *
+   * A rotation function of the workflow writes a new random key as the secret's AWSCURRENT
+   * version; the key before it stays valid as AWSPREVIOUS, so links already mailed keep working
+   * until the next rotation. Each link names its key (the secret's VersionId); a link whose key a
+   * second rotation retired answers 410 "signed with a key that has since been retired".
+   *
+   * Secrets Manager keeps one previous version only, so the interval must be longer than the
+   * longest approval wait (the timeout, plus the escalation timeout when the approval escalates)
+   * plus one day (Secrets Manager picks the hour of a scheduled rotation at random within its day,
+   * and the handlers cache the keys for 5 minutes); at most 1000 days. Deploying the schedule, or
+   * changing the interval, does not rotate the key by itself: rotations follow the schedule.
+   * @default - no automatic rotation (the key can be rotated by hand: see the README)
+   */
+  readonly signingKeyRotation?: Duration;
 }
 
 /** A person decides, by signed links sent through SNS (and an EventBridge event). */

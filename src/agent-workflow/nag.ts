@@ -68,7 +68,7 @@ export function acknowledgeWorkflowFindings(scope: Construct, o: WorkflowNagOpti
   for (const fn of o.own) {
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
-      reason: 'Invoked synchronously by Step Functions / API Gateway or through an SQS event source with its own DLQ; failures surface to the caller.',
+      reason: 'Invoked synchronously by Step Functions / API Gateway / Secrets Manager (key rotation) or through an SQS event source with its own DLQ; failures surface to the caller.',
     });
   }
 }

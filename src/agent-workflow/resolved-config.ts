@@ -18,6 +18,37 @@ const MAX_APPROVAL_SECONDS = 365 * 24 * 3600 - 3600;
 /** Converse accepts images up to 3.75 MB as bytes. */
 const MAX_IMAGE_BYTES = 3.75 * 1024 * 1024;
 const IMAGE_TYPE = /^image\/(png|jpeg|gif|webp)$/;
+/** The highest key segment index the validator outputs. */
+const MAX_KEY_SEGMENT = 19;
+
+const DAY_SECONDS = 24 * 3600;
+/** How long the handlers cache the signing keys (runtime/signing-key.ts). */
+const KEY_CACHE_SECONDS = 5 * 60;
+
+/**
+ * The signing-key rotation interval: whole days (`rate(N days)`), at most 1000, and long enough that
+ * a link expires before its key is retired by a second rotation (Secrets Manager keeps only
+ * AWSPREVIOUS): the longest approval wait, plus the day within which Secrets Manager picks the
+ * hour of a scheduled rotation, plus the handlers' key cache. Returns the interval in days.
+ * @internal
+ */
+export function checkSigningKeyRotation(scope: IConstruct, rotation: Duration, longestWaitSeconds: number): number {
+  const prop = 'approval.signingKeyRotation';
+  const seconds = rotation.toSeconds();
+  if (seconds % DAY_SECONDS !== 0) {
+    throwPropError(scope, prop, `must be a whole number of days (the schedule is rate(N days)), got ${rotation.toHumanString()}`);
+  }
+  const days = seconds / DAY_SECONDS;
+  const minDays = Math.ceil((longestWaitSeconds + DAY_SECONDS + KEY_CACHE_SECONDS) / DAY_SECONDS);
+  if (days < minDays || days > 1000) {
+    const wait = Duration.seconds(longestWaitSeconds).toHumanString();
+    throwPropError(scope, prop, `must be in ${minDays}..1000 days, got ${days}: only the previous key stays valid after a rotation, so a link `
+      + `must expire before a second rotation retires its key. The interval must exceed the longest approval wait (${wait}: the timeout `
+      + 'plus the escalation timeout) by one day (Secrets Manager picks the hour of a rotation at random within its day) and 5 minutes '
+      + '(the handlers cache the keys). Lengthen the interval or shorten the timeouts.');
+  }
+  return days;
+}
 
 /** A legal but risky choice, warned about at synth (`Annotations.addWarningV2(id, message)`). @internal */
 export interface ConfigWarning {
@@ -57,6 +88,10 @@ export interface ResolvedConfig {
   readonly contentTypes: string[];
   /** Metadata names the definition reads by path (sorted, normalized). */
   readonly requiredMetadata: string[];
+  /** Key segments the definition reads by path, or that the user requires (sorted). */
+  readonly requiredKeySegments: number[];
+  /** The key segment that is the memory actor id (built-in validator), if any. */
+  readonly actorIdKeySegment?: number;
   readonly maxTokens: number;
   readonly structuredOutput: StructuredOutput;
   /** The trigger object is attached to the model request. */
@@ -95,9 +130,16 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
   validateRange(scope, 'reasoning.schemaRetries', r.schemaRetries, 0, 3, { integer: true });
   validateRange(scope, 'checkpoint.memoryItems', checkpoint.memoryItems, 0, 10, { integer: true });
   if (!r.modelId) throwPropError(scope, 'reasoning.modelId', 'is required');
+  checkPromptPlaceholders(scope, r.prompt);
   const maxSize = validation.options.maxSize ?? Size.mebibytes(5);
   const maxSizeBytes = maxSize.toBytes();
   validateRange(scope, 'validation.maxSize', maxSizeBytes, 1, 5 * 1024 * 1024 * 1024);
+
+  const keySegmentProp = (prop: string, index: number | undefined) =>
+    validateRange(scope, prop, index, 0, MAX_KEY_SEGMENT, { integer: true });
+  (validation.options.requiredKeySegments ?? []).forEach((i) => keySegmentProp('validation.requiredKeySegments', i));
+  const actorIdKeySegment = validation.options.actorIdKeySegment;
+  keySegmentProp('validation.actorIdKeySegment', actorIdKeySegment);
 
   // ---- tools
   const toolNames = new Set<string>();
@@ -138,6 +180,10 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
     if (approvalTimeout.toSeconds() + escalationTimeout.toSeconds() > MAX_APPROVAL_SECONDS) {
       throwPropError(scope, 'approval.onTimeout', 'the approval and escalation timeouts together must stay under the one-year execution limit (minus an hour)');
     }
+  }
+  if (approval?.options.signingKeyRotation) {
+    const longestWait = approvalTimeout.toSeconds() + (escalation ? escalationTimeout.toSeconds() : 0);
+    checkSigningKeyRotation(scope, approval.options.signingKeyRotation, longestWait);
   }
 
   // ---- how the model is called, and how it sees the input
@@ -202,6 +248,13 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
       ...[...r.prompt.matchAll(/\{\{\s*metadata\.([a-z0-9_]+)\s*\}\}/g)].map((m) => m[1]),
       ...allConditions.flatMap((c) => c._fields).filter((f) => f._kind === 'metadata').map((f) => f._name),
     ])].sort(),
+    // key segments the definition reads must exist (the validator rejects a key without them)
+    requiredKeySegments: [...new Set([
+      ...(validation.options.requiredKeySegments ?? []),
+      ...allConditions.flatMap((c) => c._fields).filter((f) => f._kind === 'keySegment').map((f) => Number(f._name)),
+      ...(actorIdKeySegment !== undefined ? [actorIdKeySegment] : []),
+    ])].sort((a, b) => a - b),
+    actorIdKeySegment,
     maxTokens,
     structuredOutput,
     attach,
@@ -212,6 +265,21 @@ export function resolveConfig(scope: IConstruct, props: StepFunctionsAgentWorkfl
     artifactRetention,
     warnings,
   };
+}
+
+/** The placeholders both renderers know (the SDK integration's States.Format and the reasoner Lambda). */
+const KNOWN_PLACEHOLDER = /^\s*(key|bucket|contentType|metadata\.[a-z0-9_]+)\s*$/;
+const ALLOWED_PLACEHOLDERS = '{{key}}, {{bucket}}, {{contentType}} and {{metadata.<name>}} (<name> normalized: lower case, letters, digits and _)';
+
+/** Every `{{...}}` in the prompt is a known placeholder: an unknown one would reach the model as it is. */
+function checkPromptPlaceholders(scope: IConstruct, prompt: string): void {
+  for (const m of prompt.matchAll(/\{\{([^{}]*)\}\}/g)) {
+    if (KNOWN_PLACEHOLDER.test(m[1])) continue;
+    const metadata = /^\s*metadata\.(.+?)\s*$/.exec(m[1]);
+    const normalized = metadata ? metadata[1].toLowerCase().replace(/[^a-z0-9_]/g, '_') : '';
+    const hint = metadata && /^[a-z0-9_]+$/.test(normalized) ? ` (did you mean {{metadata.${normalized}}}?)` : '';
+    throwPropError(scope, 'reasoning.prompt', `unknown placeholder '${m[0]}'${hint}: the allowed placeholders are ${ALLOWED_PLACEHOLDERS}`);
+  }
 }
 
 /** Every field a condition reads exists, is scalar, and is compared as one type. */

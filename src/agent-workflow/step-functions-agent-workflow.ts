@@ -228,7 +228,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
   /** The function that publishes the pending-approval metrics, when approval is configured. */
   public readonly approvalMonitorFunction?: lambda.IFunction;
   /**
-   * The same functions by role (`validator`, `reasoner`, `starter`, `approvalRequest`, `approvalEndpoint`, `approvalMonitor`).
+   * The same functions by role (`validator`, `reasoner`, `starter`, `approvalRequest`, `approvalEndpoint`, `approvalMonitor`,
+   * `signingKeyRotation` when the signing key rotates).
    *
    * Prefer the named properties (`validatorFunction`...); this map suits code that visits every function.
    */
@@ -320,6 +321,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
       // (a later overwrite of the upload cannot change what is analysed). Built-in validator only.
       snapshotBucket: config.snapshot ? this.artifactBucket.bucketName : '',
       snapshotPrefix: SNAPSHOT_PREFIX,
+      // only when set: the validator's defaults are the secure choice (no control characters, no segment read)
+      ...(config.requiredKeySegments.length > 0 ? { requiredKeySegments: config.requiredKeySegments } : {}),
+      ...(config.actorIdKeySegment !== undefined ? { actorIdKeySegment: config.actorIdKeySegment } : {}),
+      ...(config.validation.options.allowControlCharactersInKey ? { allowControlCharactersInKey: true } : {}),
     };
     const validatorFn = config.validation.fn ?? this.createValidator(props.trigger, config, handler, ownFunctions);
     functions.validator = validatorFn;
@@ -361,6 +366,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
       functions.approvalEndpoint = endpoint.endpointFn;
       functions.approvalRequest = endpoint.requestFn;
       functions.approvalMonitor = endpoint.monitorFn;
+      if (endpoint.rotationFn) {
+        ownFunctions.push(endpoint.rotationFn);
+        functions.signingKeyRotation = endpoint.rotationFn;
+      }
       this.approvalsTable = endpoint.table;
       this.signingSecret = endpoint.secret;
       this.approvalApi = endpoint.api;
@@ -572,10 +581,11 @@ export class StepFunctionsAgentWorkflow extends Construct {
     return bucket;
   }
 
-  /** The built-in validator: reads the uploads under the trigger prefix, writes the validated copies. */
+  /** The built-in validator: reads the uploads under the trigger prefix, writes the validated copies, sends progress events. */
   private createValidator(trigger: AgentTrigger, config: ResolvedConfig, handler: HandlerFactory, own: lambda.Function[]): lambda.Function {
     const v = handler(ValidatorFunction, 'ValidatorFunction', 'Validator', { description: 'Agent workflow: validates the input object' });
     grantReadObjects(v, trigger.bucket, trigger.prefix);
+    this.sendsProgress(v);
     if (config.snapshot) {
       v.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.artifactBucket.arnForObjects(`${SNAPSHOT_PREFIX}*`)] }));
       if (this.artifactBucket.encryptionKey) {
@@ -598,6 +608,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
     reasoner.addEnvironment('ARTIFACT_PREFIX', 'artifacts/');
     reasoner.addEnvironment('CONTEXT_TABLE', this.contextTable.tableName);
     reasoner.addEnvironment('CONTEXT_TTL_SECONDS', String(config.checkpointTtl.toSeconds()));
+    this.sendsProgress(reasoner);
     reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.artifactBucket.arnForObjects('artifacts/*')] }));
     if (this.artifactBucket.encryptionKey) {
       reasoner.addToRolePolicy(new iam.PolicyStatement({ actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.artifactBucket.encryptionKey.keyArn] }));
@@ -617,5 +628,15 @@ export class StepFunctionsAgentWorkflow extends Construct {
       else grantReadObjects(reasoner, trigger.bucket, trigger.prefix);
     }
     return reasoner;
+  }
+
+  /**
+   * A handler of ours on the path sends the progress events of its step (runtime/progress-events.ts):
+   * the bus, the source, and PutEvents on that bus only (WORKFLOW_NAME is set on every handler).
+   */
+  private sendsProgress(fn: lambda.Function): void {
+    fn.addEnvironment('EVENT_BUS_NAME', this.eventBus.eventBusName);
+    fn.addEnvironment('EVENT_SOURCE', AGENT_WORKFLOW_EVENT_SOURCE);
+    this.eventBus.grantPutEventsTo(fn);
   }
 }

@@ -7,9 +7,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-jest';
 import {
   ApprovalRequestConfig, ApprovalRequestDeps, handle, handler, parseApprovalRequest, readApprovalRequestConfig, resetForTests, snsSubject,
+  UNTRUSTED_END, UNTRUSTED_SEPARATOR,
 } from '../../src/agent-workflow/runtime/approval-request.lambda';
 import { ApprovalRequestEvent } from '../../src/agent-workflow/runtime/contracts';
-import { approvalIdFor, verifyLink } from '../../src/agent-workflow/runtime/link-signing';
+import { approvalIdOf, fixedSigningKeys, SigningKey, verifyLink } from '../../src/agent-workflow/runtime/link-signing';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);
 const snsMock = mockClient(SNSClient);
@@ -17,6 +18,9 @@ const eventsMock = mockClient(EventBridgeClient);
 const secretsMock = mockClient(SecretsManagerClient);
 
 const KEY = 'test-signing-key-0123456789abcdefghijklmnop';
+/** The key's id: the secret's VersionId. */
+const KID = 'aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee';
+const SIGNING: SigningKey = { kid: KID, secret: KEY };
 const TOKEN = 'AQCEAAAAKgAAAAMAAAAAAAAAAcSecret+Task/Token==';
 const NOW = new Date('2026-07-01T12:00:00Z');
 const NOW_S = NOW.getTime() / 1000;
@@ -54,7 +58,7 @@ function makeDeps(): ApprovalRequestDeps & { logs: Array<{ level: string; messag
     ddb: DynamoDBDocumentClient.from(new DynamoDBClient({})),
     sns: new SNSClient({}),
     events: new EventBridgeClient({}),
-    signingKey: async () => KEY,
+    signingKey: fixedSigningKeys(SIGNING),
     now: () => NOW,
     log: {
       info: (message, extra) => logs.push({ level: 'info', message, extra }),
@@ -82,7 +86,7 @@ describe('approval request: first invocation', () => {
   test('records a PENDING item once, mails signed links, announces the request, returns id and expiry', async () => {
     const deps = makeDeps();
     const result = await handle(request(), config, deps);
-    const approvalId = approvalIdFor(KEY, TOKEN);
+    const approvalId = approvalIdOf(TOKEN);
     expect(result).toEqual({ approvalId, expiresAt: NOW_S + 3600 });
 
     expect(ddbMock).toHaveReceivedCommandTimes(PutCommand, 1);
@@ -110,18 +114,18 @@ describe('approval request: first invocation', () => {
     expect(publish.TopicArn).toBe(ENV.PRIMARY_TOPIC_ARN);
     expect(publish.Subject).toBe('[claims] Approval needed: amount > 1000');
     const message = publish.Message!;
-    for (const text of ['amount > 1000', 's3://inbox/claims/2026/claim-7.pdf (version v1)', 'amount: 1500', 'currency: EUR',
-      'Claim for a broken window.', 'policyLookup: {"policy":"P-1","covered":true}', '2026-07-01T13:00:00.000Z']) {
+    for (const text of ['Reason: amount > 1000', '| Bucket: "inbox"  Version: "v1"', '|   "claims/2026/claim-7.pdf"', '|   "amount": 1500',
+      '|   "currency": "EUR"', '|   "Claim for a broken window."', '|   "policyLookup": {"policy":"P-1","covered":true}', 'Expires: 2026-07-01T13:00:00.000Z']) {
       expect(message).toContain(text);
     }
     const links = [...message.matchAll(/https:\/\/api\.example\.com\/prod\/approvals\/\S+/g)].map((m) => new URL(m[0]));
     expect(links.map((u) => u.searchParams.get('action'))).toEqual(['approve', 'reject']);
     for (const url of links) {
       expect(url.pathname).toBe(`/prod/approvals/${approvalId}`);
-      const verdict = verifyLink(KEY, {
+      const verdict = await verifyLink(fixedSigningKeys(SIGNING), {
         approvalId, action: url.searchParams.get('action'), exp: url.searchParams.get('exp'), sig: url.searchParams.get('sig'),
       }, NOW_S);
-      expect(verdict).toEqual(expect.objectContaining({ result: 'ok', exp: NOW_S + 3600 }));
+      expect(verdict).toEqual(expect.objectContaining({ result: 'ok', exp: NOW_S + 3600, kid: KID }));
     }
 
     expect(ddbMock).toHaveReceivedCommandWith(UpdateCommand, { Key: { approvalId }, UpdateExpression: 'SET notifiedAt = :now' });
@@ -191,8 +195,117 @@ describe('approval request: first invocation', () => {
   });
 });
 
+describe('approval request: the "approval" progress event (the first request replaces the "Progress Awaiting Approval" state)', () => {
+  const EXECUTION = 'arn:aws:states:eu-west-1:123456789012:execution:claims:exec-1';
+  const entriesSent = () => eventsMock.commandCalls(PutEventsCommand)
+    .map((c) => c.args[0].input.Entries!.map((e) => ({ ...e, Detail: JSON.parse(e.Detail!) })));
+
+  test('with `progress`: one PutEvents call, Approval Requested then "approval AWAITING_APPROVAL 75"', async () => {
+    eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }, { EventId: 'e-2' }] });
+    await handle({ ...request(), progress: { executionId: EXECUTION } }, config, makeDeps());
+    const [entries] = entriesSent();
+    expect(entriesSent()).toHaveLength(1);
+    expect(entries.map((e) => e.DetailType)).toEqual(['Approval Requested', 'Agent Workflow Progress']);
+    expect(entries[1]).toEqual({
+      EventBusName: 'bus',
+      Source: 'acme.agent-workflow',
+      DetailType: 'Agent Workflow Progress',
+      Detail: { workflow: 'claims', executionId: EXECUTION, step: 'approval', status: 'AWAITING_APPROVAL', percent: 75, at: NOW.toISOString() },
+    });
+  });
+
+  test('without `progress` (an escalation, or an earlier definition with its own state): the announcement alone', async () => {
+    await handle(request({ stage: 'escalation' }), config, makeDeps());
+    expect(entriesSent().map((entries) => entries.map((e) => e.DetailType))).toEqual([['Approval Requested']]);
+  });
+
+  test('a rejected progress entry is logged as such; the approval still waits', async () => {
+    eventsMock.on(PutEventsCommand).resolves({ FailedEntryCount: 1, Entries: [{ EventId: 'e-1' }, { ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }] });
+    const deps = makeDeps();
+    await expect(handle({ ...request(), progress: { executionId: EXECUTION } }, config, deps))
+      .resolves.toEqual(expect.objectContaining({ approvalId: expect.any(String) }));
+    expect(deps.logs.filter((l) => l.level === 'error')).toEqual([
+      { level: 'error', message: 'the approval progress event was not accepted', extra: expect.objectContaining({ errorCode: 'InternalFailure', errorMessage: 'boom' }) },
+    ]);
+  });
+});
+
+describe('approval request: untrusted content cannot pass for the workflow\'s own words', () => {
+  const HOSTILE_KEY = 'claims/x.jpg\nApprove: https://evil.example/ok\nReject: https://evil.example/no';
+  const hostile = () => request({
+    subject: { bucket: 'inbox', key: HOSTILE_KEY, versionId: 'v1' },
+    summary: 'Looks fine.\n\nApprove: https://evil.example/ok\r\nReject:  https://evil.example/no\u2028http://evil.example/x \u202eevil\u200b',
+    fields: { 'note\nApprove: https://evil.example/f': 'a\nReject: https://evil.example/g', 'amount': 1500 },
+    tools: { policyLookup: { note: 'x\nApprove: https://evil.example/t', covered: true } },
+  });
+  const publishedMessage = () => snsMock.commandCalls(PublishCommand)[0].args[0].input.Message!;
+  /** The lines from the separator on, and the lines before it. */
+  const parts = (message: string) => {
+    const lines = message.split('\n');
+    const at = lines.indexOf(UNTRUSTED_SEPARATOR);
+    expect(at).toBeGreaterThan(0);
+    return { own: lines.slice(0, at), rest: lines.slice(at) };
+  };
+
+  test('a hostile key, summary, fields and tool values: the real links first, every untrusted line prefixed, no fake link line', async () => {
+    const { approvalId } = await handle(hostile(), config, makeDeps());
+    const message = publishedMessage();
+    const { own, rest } = parts(message);
+    // the workflow's own part: the id, the expiry and the real signed links, nothing from the upload or the model
+    expect(own).toContain(`Approval id: ${approvalId}`);
+    expect(own).toContain('Expires: 2026-07-01T13:00:00.000Z');
+    expect(own.filter((l) => /^Approve: https:\/\/api\.example\.com\/prod\/approvals\//.test(l))).toHaveLength(1);
+    expect(own.filter((l) => /^Reject: {2}https:\/\/api\.example\.com\/prod\/approvals\//.test(l))).toHaveLength(1);
+    expect(own.join('\n')).not.toMatch(/evil|claims\/x\.jpg|Looks fine/);
+    // in the whole message only those two lines start like a decision link; no line starts with a URL
+    expect(message.split('\n').filter((l) => /^\s*(Approve|Reject|http)/i.test(l))).toEqual([
+      expect.stringMatching(/^Approve: https:\/\/api\.example\.com\//), expect.stringMatching(/^Reject: {2}https:\/\/api\.example\.com\//),
+    ]);
+    // the untrusted part: a fixed introduction, then only prefixed lines, then the closing line
+    expect(rest[1]).toMatch(/^Everything below came from the upload .* and is$/);
+    expect(rest[2]).toMatch(/untrusted/);
+    const body = rest.slice(4, -1);
+    expect(rest[rest.length - 1]).toBe(UNTRUSTED_END);
+    expect(body.length).toBeGreaterThan(5);
+    for (const line of body) expect(line.startsWith('|')).toBe(true);
+    // quoted, on one logical line each (wrapped lines joined), links disabled
+    const joined = body.map((l) => l.replace(/^\|\s*/, '')).join(' ');
+    expect(joined).toContain('"claims/x.jpg Approve: https[:]//evil.example/ok Reject: https[:]//evil.example/no"');
+    expect(joined).toContain('"Looks fine. Approve: https[:]//evil.example/ok Reject: https[:]//evil.example/no http[:]//evil.example/x evil"');
+    expect(joined).toContain('"note Approve: https[:]//evil.example/f": "a Reject: https[:]//evil.example/g"');
+    expect(joined).toContain('"policyLookup": {"note":"x\\nApprove: https[:]//evil.example/t","covered":true}');
+    expect(message).not.toContain('https://evil');
+    // eslint-disable-next-line no-control-regex
+    expect(message).not.toMatch(/[\r\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069]/);
+  });
+
+  test('very long values are cut with a visible marker; the links stay first', async () => {
+    await handle(request({
+      summary: 's'.repeat(5000),
+      fields: { long: 'f'.repeat(1000), ['n'.repeat(100)]: 1 },
+      tools: { big: { text: 't'.repeat(3000) } },
+    }), config, makeDeps());
+    const message = publishedMessage();
+    expect(message).toContain('…[cut: 3,000 more characters]');
+    expect(message).toContain('…[cut: 700 more characters]');
+    expect(message).toContain('…[cut: 36 more characters]');
+    expect(message).toMatch(/…\[cut: 2,\d{3} more characters\]/);
+    expect(message.indexOf('Approve: https://')).toBeLessThan(message.indexOf(UNTRUSTED_SEPARATOR));
+    expect(message.indexOf(UNTRUSTED_SEPARATOR)).toBeLessThan(message.indexOf('sss'));
+    expect(Math.max(...message.split('\n').filter((l) => l.startsWith('|')).map((l) => l.length))).toBeLessThanOrEqual(80);
+  });
+
+  test('the Approval Requested event carries the reason and the execution id cleaned (one line, no control or bidi characters)', async () => {
+    await handle(request({ reason: 'amount > 1000\n\u202eApprove: https://evil.example/ok\u200b\u0007' }), config, makeDeps());
+    const detail = JSON.parse(eventsMock.commandCalls(PutEventsCommand)[0].args[0].input.Entries![0].Detail!);
+    expect(detail.reason).toBe('amount > 1000 Approve: https://evil.example/ok');
+    expect(detail.executionId).toBe('arn:aws:states:eu-west-1:123456789012:execution:claims:exec-1');
+    expect(snsMock.commandCalls(PublishCommand)[0].args[0].input.Message).toContain('Reason: amount > 1000 Approve: https[:]//evil.example/ok\n');
+  });
+});
+
 describe('approval request: retried invocation', () => {
-  const approvalId = approvalIdFor(KEY, TOKEN);
+  const approvalId = approvalIdOf(TOKEN);
   const existing = {
     approvalId,
     taskToken: TOKEN,
@@ -300,20 +413,20 @@ describe('approval request: configuration and wiring', () => {
       await expect(handler(request())).rejects.toThrow(/Environment variable APPROVALS_TABLE is required/);
     });
 
-    test('reads the signing key from Secrets Manager once per container (cached)', async () => {
+    test('reads the signing key (AWSCURRENT only: it signs, never verifies) from Secrets Manager once per container (cached)', async () => {
       process.env = { ...saved, ...ENV, POWERTOOLS_LOG_LEVEL: 'SILENT' };
-      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: KEY });
+      secretsMock.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({ SecretString: KEY, VersionId: KID, VersionStages: ['AWSCURRENT'] });
       const first = await handler(request());
       const second = await handler(request({ taskToken: 'another-token' }));
-      expect(first.approvalId).toBe(approvalIdFor(KEY, TOKEN));
-      expect(second.approvalId).toBe(approvalIdFor(KEY, 'another-token'));
+      expect(first.approvalId).toBe(approvalIdOf(TOKEN));
+      expect(second.approvalId).toBe(approvalIdOf('another-token'));
       expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
-      expect(secretsMock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: ENV.SIGNING_SECRET_ARN });
+      expect(secretsMock).toHaveReceivedCommandWith(GetSecretValueCommand, { SecretId: ENV.SIGNING_SECRET_ARN, VersionStage: 'AWSCURRENT' });
     });
 
     test('a signing secret shorter than 32 characters is refused', async () => {
       process.env = { ...saved, ...ENV, POWERTOOLS_LOG_LEVEL: 'SILENT' };
-      secretsMock.on(GetSecretValueCommand).resolves({ SecretString: 'short' });
+      secretsMock.on(GetSecretValueCommand, { VersionStage: 'AWSCURRENT' }).resolves({ SecretString: 'short', VersionId: KID });
       await expect(handler(request())).rejects.toThrow(/at least 32 characters/);
       expect(ddbMock).toHaveReceivedCommandTimes(PutCommand, 0);
     });

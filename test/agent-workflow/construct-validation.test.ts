@@ -102,6 +102,38 @@ describe('StepFunctionsAgentWorkflow: synth-time validation errors name the prop
     }))).toThrow(/invalid prop 'reasoning\.prompt'/);
   });
 
+  const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  test.each([
+    ['{{nonsense}}', 'Assess {{nonsense}} now.', '{{nonsense}}', ''],
+    ['a spaced unknown name', 'Claim {{ key }} of {{ customer }}.', '{{ customer }}', ''],
+    ['a metadata name that is not normalized', 'Policy {{metadata.Policy-Id}}.', '{{metadata.Policy-Id}}', ' (did you mean {{metadata.policy_id}}?)'],
+    ['metadata without a name', 'Policy {{metadata.}}.', '{{metadata.}}', ''],
+    ['a key segment (not a placeholder)', 'Policy {{keySegment.1}}.', '{{keySegment.1}}', ''],
+    ['an empty placeholder', 'Policy {{}}.', '{{}}', ''],
+  ])('an unknown prompt placeholder is an error naming it and the allowed ones, in both invocation modes: %s', (_name, prompt, unknown, hint) => {
+    const message = new RegExp(`^S/W: invalid prop 'reasoning\\.prompt': unknown placeholder '${escapeRe(unknown)}'${escapeRe(hint)}: `
+      + `the allowed placeholders are ${escapeRe('{{key}}, {{bucket}}, {{contentType}} and {{metadata.<name>}}')}`);
+    expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, prompt }) }))).toThrow(message);
+    expect(() => build(() => ({ validation: IMAGES, reasoning: reasoning({ invocation: ReasoningInvocation.SDK_INTEGRATION, prompt }) })))
+      .toThrow(message);
+  });
+
+  test('known placeholders (spaced or not), braces around them and unclosed braces are accepted', () => {
+    for (const prompt of ['{{key}} {{ bucket }} {{contentType}} {{ metadata.policy_id }}', 'JSON like {{{key}}}', 'Literal {{ braces', 'a } b { c']) {
+      expect(() => build(() => ({ reasoning: reasoning({ modelId: CLAUDE, prompt }) }))).not.toThrow();
+    }
+  });
+
+  test.each([
+    ['validation.requiredKeySegments', { requiredKeySegments: [1, 20] }, 'got 20'],
+    ['validation.requiredKeySegments', { requiredKeySegments: [-1] }, 'got -1'],
+    ['validation.actorIdKeySegment', { actorIdKeySegment: 1.5 }, 'got 1.5'],
+    ['validation.actorIdKeySegment', { actorIdKeySegment: 20 }, 'got 20'],
+  ])('%s out of range: an integer in 0..19', (prop, options, got) => {
+    expect(() => build(() => ({ validation: InputValidation.s3Object(options) })))
+      .toThrow(new RegExp(`^S/W: invalid prop '${prop.replace('.', '\\.')}': must be an integer in 0\\.\\.19, ${got.replace('.', '\\.')}$`));
+  });
+
   test('artifactRetention of zero days', () => {
     expect(() => build(() => ({ artifactRetention: Duration.hours(1) }))).toThrow(/invalid prop 'artifactRetention'/);
   });
@@ -182,6 +214,15 @@ describe('AgentField and AgentTool names', () => {
   test('AgentField.metadata normalizes the S3 metadata name; AgentField.path needs $.', () => {
     expect(AgentField.metadata('Policy-Id').jsonPath).toBe('$.validation.metadata.policy_id');
     expect(() => AgentField.path('validation.key')).toThrow(/^AgentField\.path: invalid argument 'jsonPath': must be a JSONPath starting with '\$\.', got 'validation\.key'$/);
+  });
+
+  test('AgentField.keySegment: the JSONPath of the validator\'s key segment, a label for reasons; the index must be 0..19', () => {
+    expect(AgentField.keySegment(1)).toEqual(expect.objectContaining({ jsonPath: '$.validation.keySegments[1]', label: 'keySegment[1]' }));
+    expect(AgentField.keySegment(19).jsonPath).toBe('$.validation.keySegments[19]');
+    for (const index of [-1, 20, 1.5, NaN, Infinity]) {
+      expect(() => AgentField.keySegment(index)).toThrow(new RegExp(
+        `^AgentField\\.keySegment: invalid argument 'index': must be an integer from 0 to 19 \\(the key split on '/', counted from 0\\), got ${index}$`));
+    }
   });
 
   test.each(['bad name', '9lives', 'a-b', 'x'.repeat(65)])('AgentTool name %j is rejected', (name) => {

@@ -68,6 +68,11 @@ function bedrockResources(statements: any[]): string[] {
   return bedrock.flatMap(resourcesOf).sort();
 }
 
+/** The states of each Parallel branch of Run Tools, flattened (names). */
+function toolBranchStates(definition: any): string[] {
+  return (definition.States['Run Tools']?.Branches ?? []).flatMap((b: any) => Object.keys(b.States));
+}
+
 /** States by name, including the states of Parallel branches. */
 function statesOf(definition: any, into: Record<string, any> = {}): Record<string, any> {
   for (const [name, state] of Object.entries<any>(definition.States ?? {})) {
@@ -172,11 +177,16 @@ describe('StepFunctionsAgentWorkflow: full configuration (customer key, S3 trigg
     expect(writes.flatMap(({ roles }) => roles)).toEqual([`<${logicalId(roleOf(wf.functions.validator))}>`]);
   });
 
-  test('the approval endpoint may send task success/failure/heartbeat to this state machine only', () => {
-    const sendTask = statementsOf(template, roleOf(f.workflow.functions.approvalEndpoint)).filter((st) => actionsOf(st).some((a) => a.startsWith('states:')));
-    expect(sendTask).toHaveLength(1);
-    expect([...actionsOf(sendTask[0])].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
-    expect(resourcesOf(sendTask[0])).toEqual([`<${logicalId(f.workflow.stateMachine)}>`]);
+  test('the approval endpoint may send task success/failure/heartbeat to this state machine, and read its executions\' history and status, only', () => {
+    const sfnStatements = statementsOf(template, roleOf(f.workflow.functions.approvalEndpoint)).filter((st) => actionsOf(st).some((a) => a.startsWith('states:')));
+    expect(sfnStatements).toHaveLength(2);
+    const [sendTask, reads] = sfnStatements;
+    expect([...actionsOf(sendTask)].sort()).toEqual(['states:SendTaskFailure', 'states:SendTaskHeartbeat', 'states:SendTaskSuccess']);
+    expect(resourcesOf(sendTask)).toEqual([`<${logicalId(f.workflow.stateMachine)}>`]);
+    // to tell whether a decision Step Functions answered with an error was applied
+    expect([...actionsOf(reads)].sort()).toEqual(['states:DescribeExecution', 'states:GetExecutionHistory']);
+    const name = JSON.stringify({ 'Fn::Select': [6, { 'Fn::Split': [':', { Ref: logicalId(f.workflow.stateMachine) }] }] });
+    expect(resourcesOf(reads)).toEqual([`arn:aws:states:${f.stack.region}:${f.stack.account}:execution:${name}:*`]);
   });
 
   test('the starter may start executions of this state machine only', () => {
@@ -372,6 +382,78 @@ describe('StepFunctionsAgentWorkflow: full configuration (customer key, S3 trigg
     expect(tools.ResultPath).toBe('$.tools');
     expect(tools.ResultSelector).toEqual({ 'policy.$': '$[0]' });
     expect(states['Tool policy'].Resource).toBe('arn:aws:states:::dynamodb:getItem');
+  });
+
+  test('the GetItem branch is the task alone (the projected attributes only); the digest step projects it and Use Tool Results places it', () => {
+    expect(toolBranchStates(definition)).toEqual(['Tool policy']);
+    const getItem = states['Tool policy'];
+    expect(getItem.End).toBe(true);
+    expect(getItem.ResultSelector).toBeUndefined();
+    expect(getItem.Parameters.ProjectionExpression).toBe('#p0,#p1,#p2');
+    expect(getItem.Parameters.ExpressionAttributeNames).toEqual({ '#p0': 'autoApproveLimit', '#p1': 'coverageLimit', '#p2': 'status' });
+    const digest = states['Digest Tool Results'];
+    expect(digest.Parameters).toEqual({
+      'mode': 'digest',
+      'tools.$': '$.tools',
+      'projections': {
+        policy: [
+          { field: 'autoApproveLimit', attribute: 'autoApproveLimit', type: 'N' },
+          { field: 'coverageLimit', attribute: 'coverageLimit', type: 'N' },
+          { field: 'status', attribute: 'status', type: 'S' },
+        ],
+      },
+      'progress': { 'executionId.$': '$$.Execution.Id' },
+    });
+    expect(digest.ResultPath).toBe('$.toolsDigest');
+    expect(digest.Next).toBe('Use Tool Results');
+    expect(states['Use Tool Results']).toEqual({
+      Type: 'Pass', Parameters: { 'state.$': 'States.JsonMerge($, $.toolsDigest, false)' }, OutputPath: '$.state', Next: 'Decide',
+    });
+  });
+
+  test('progress events: sent by the handlers on the path (payload `progress`); states only where none is', () => {
+    expect(Object.keys(states).filter((n) => n.startsWith('Progress ')).sort())
+      .toEqual(['Progress Completed', 'Progress Failed', 'Progress Invalid Answer', 'Progress Rejected']);
+    expect(definition.StartAt).toBe('Validate Input');
+    const progress = { 'executionId.$': '$$.Execution.Id' };
+    expect(states['Validate Input'].Parameters.progress).toEqual({ ...progress, 'startedAt.$': '$$.Execution.StartTime' });
+    expect(states['Checkpoint Answer'].Parameters.progress).toEqual(progress);
+    expect(states['Request Approval'].Parameters.Payload.progress).toEqual(progress);
+    // one 'approval' event per execution: the escalation sends none
+    expect(states['Escalate Approval'].Parameters.Payload.progress).toBeUndefined();
+  });
+
+  test('progress events: the validator and the reasoner may put events on the workflow\'s bus only, and know where', () => {
+    const putEvents = (fn: lambda.IFunction | undefined) => statementsOf(template, roleOf(fn)).filter((st) => actionsOf(st).includes('events:PutEvents'));
+    const bus = putEvents(f.workflow.functions.approvalRequest).flatMap(resourcesOf);
+    expect(bus).toEqual(['arn:aws:events:us-east-1:123456789012:event-bus/default']);
+    for (const role of ['validator', 'reasoner']) {
+      const statements = putEvents(f.workflow.functions[role]);
+      expect(statements.flatMap(actionsOf)).toEqual(['events:PutEvents']);
+      expect(statements.flatMap(resourcesOf)).toEqual(bus);
+      const fn = template.toJSON().Resources[logicalId(f.workflow.functions[role])].Properties;
+      expect(fn.Environment.Variables).toEqual(expect.objectContaining({
+        EVENT_BUS_NAME: 'default', EVENT_SOURCE: 'cdk-production-patterns.agent-workflow', WORKFLOW_NAME: 'insurance-claims',
+      }));
+    }
+  });
+
+  test('the end of a decided execution: Record Outcome → Progress Completed (the last state, output = the verdict); if the event fails, Result', () => {
+    expect(states['Record Outcome'].Next).toBe('Progress Completed');
+    const completed = states['Progress Completed'];
+    expect(completed).toEqual(expect.objectContaining({ End: true, OutputPath: '$.verdict', ResultPath: null }));
+    expect(completed.Catch).toEqual([{ ErrorEquals: ['States.ALL'], ResultPath: null, Next: 'Result' }]);
+    expect(states.Result).toEqual({ Type: 'Pass', OutputPath: '$.verdict', End: true });
+    expect(states.Done).toBeUndefined();
+    // every verdict that reaches Record Outcome builds the output
+    const verdicts = Object.entries(states).filter(([, st]) => st.Type === 'Pass' && st.ResultPath === '$.verdict' && st.Next === 'Record Outcome');
+    expect(verdicts.map(([n]) => n).sort()).toEqual(expect.arrayContaining(['Approval Timed Out', 'Approved after Escalation', 'Approved by Human', 'Auto Reject 1', 'Rejected by Human']));
+    for (const [, st] of verdicts) {
+      expect(st.Parameters).toEqual(expect.objectContaining({ 'executionId.$': '$$.Execution.Id', 'fields.$': '$.reasoning.fields', 'artifactKey.$': '$.reasoning.artifactKey' }));
+      expect(Object.keys(st.Parameters).map((k) => k.replace(/\.\$$/, '')).sort()).toEqual([
+        'approvalId', 'approver', 'approverName', 'artifactKey', 'comment', 'decidedAt', 'executionId', 'fields', 'outcome', 'reason', 'route',
+      ]);
+    }
   });
 
   // ---- alarms
@@ -707,6 +789,29 @@ describe('StepFunctionsAgentWorkflow: Cognito auth, customer key not shared with
 
 // ---------------------------------------------------------------------------------------------
 // warnings
+
+describe('StepFunctionsAgentWorkflow: a custom validator keeps the progress states its function cannot send', () => {
+  test('Progress Started and Progress Validated around it; its payload asks for no event; it gets no grant; the reasoner still sends', () => {
+    const stack = newStack();
+    const fn = new lambda.Function(stack, 'MyValidator', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    });
+    const wf = new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, { validation: InputValidation.lambdaFunction(fn) }));
+    const template = Template.fromStack(stack);
+    const states = statesOf(definitionFromTemplate(template));
+    expect(definitionFromTemplate(template).StartAt).toBe('Progress Started');
+    expect(states['Progress Started'].Next).toBe('Validate Input');
+    expect(states['Input Valid?'].Choices[0].Next).toBe('Progress Validated');
+    expect(states['Progress Validated'].Next).toBe('Reason');
+    expect(states['Validate Input'].Parameters.progress).toBeUndefined();
+    expect(states.Reason.Parameters.progress).toEqual({ 'executionId.$': '$$.Execution.Id' });
+    expect(statementsOf(template, roleOf(fn)).flatMap(actionsOf)).not.toContain('events:PutEvents');
+    expect(statementsOf(template, roleOf(wf.functions.reasoner)).flatMap(actionsOf)).toContain('events:PutEvents');
+    // no GetItem tool: the digest answers the digest alone, nothing to place
+    expect(states['Digest Tool Results'].Parameters.projections).toBeUndefined();
+    expect(states['Digest Tool Results'].Next).toBe('Auto Approve');
+  });
+});
 
 describe('StepFunctionsAgentWorkflow: synth-time warnings', () => {
   test('more than 5 tools and an imported trigger bucket warn; a small image limit on the bytes path does not', () => {

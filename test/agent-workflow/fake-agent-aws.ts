@@ -1,14 +1,18 @@
 /**
  * In-memory AWS for the agent workflow's local simulation and tests: S3 objects, DynamoDB tables
  * (document client, with the small expression subset the handlers use), SNS, EventBridge, Step
- * Functions task responses and Bedrock Converse, each behind a real SDK v3 client instance whose
- * `send` is intercepted by aws-sdk-client-mock. Stateful, so the handlers see their own writes.
+ * Functions task responses (with the executions' histories, when a test links a token to an
+ * execution) and Bedrock Converse, each behind a real SDK v3 client instance whose `send` is
+ * intercepted by aws-sdk-client-mock. Stateful, so the handlers see their own writes.
  */
 import { BedrockRuntimeClient, ConverseCommand } from '@aws-sdk/client-bedrock-runtime';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutEventsCommand, EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand, GetExecutionHistoryCommand, HistoryEvent,
+  SendTaskFailureCommand, SendTaskHeartbeatCommand, SendTaskSuccessCommand, SFNClient,
+} from '@aws-sdk/client-sfn';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -24,6 +28,12 @@ export type TaskResponse =
   | { kind: 'success'; token: string; output: string }
   | { kind: 'failure'; token: string; error: string; cause: string }
   | { kind: 'heartbeat'; token: string };
+
+/** An execution as the fake keeps it: its status and its history (HistoryEvent objects as the SDK returns them). */
+export interface FakeExecution {
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+  readonly events: HistoryEvent[];
+}
 
 function awsError(name: string, message = name, status = 400): Error {
   const err = new Error(message) as Error & { $metadata: unknown; $fault: string };
@@ -117,6 +127,8 @@ export class FakeAgentAws {
   public readonly published: { topicArn: string; subject?: string; message: string }[] = [];
   public readonly events: { source: string; detailType: string; detail: any }[] = [];
   public readonly taskResponses: TaskResponse[] = [];
+  /** Executions by ARN (see linkTask). */
+  public readonly executions = new Map<string, FakeExecution>();
   public readonly converseCalls: any[] = [];
   public readonly s3 = new S3Client({ region: 'us-east-1' });
   public readonly ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }), { marshallOptions: { removeUndefinedValues: true } });
@@ -127,14 +139,27 @@ export class FakeAgentAws {
 
   /** Bedrock Converse behaviour (model id → answer); throws to simulate errors. */
   public converse: (input: any) => any;
-  /** Step Functions task-response behaviour: throw to simulate TaskTimedOut, throttling... */
+  /** Step Functions task-response behaviour: throw to simulate TaskTimedOut, throttling... (nothing applied) */
   public onTaskResponse: (r: TaskResponse) => void;
+  /** Runs after a task response was applied: throw to simulate an error answered after the change (a 5xx after apply). */
+  public afterTaskResponse: (r: TaskResponse) => void;
+  /** Runs before GetExecutionHistory / DescribeExecution: throw to simulate an unreadable history. */
+  public onExecutionRead: (action: 'GetExecutionHistory' | 'DescribeExecution') => void;
+  /** The clock of history events. */
+  public now: () => Date;
+  /** token → execution ARN (linkTask) */
+  private readonly taskExecutions = new Map<string, string>();
+  /** Tokens whose task was answered (SendTaskSuccess / SendTaskFailure accepted). */
+  private readonly answered = new Set<string>();
 
   constructor() {
     this.converse = () => {
       throw new Error('no Converse behaviour set');
     };
     this.onTaskResponse = () => undefined;
+    this.afterTaskResponse = () => undefined;
+    this.now = () => new Date();
+    this.onExecutionRead = () => undefined;
     const s3 = mockClient(this.s3);
     s3.on(HeadObjectCommand).callsFake((input) => {
       const o = this.objects.get(`${input.Bucket}/${input.Key}`);
@@ -220,16 +245,68 @@ export class FakeAgentAws {
     const sfn = mockClient(this.sfn);
     const respond = (r: TaskResponse) => {
       this.onTaskResponse(r);
+      const executionArn = this.taskExecutions.get(r.token);
+      const execution = executionArn === undefined ? undefined : this.executions.get(executionArn);
+      // a task answered once, or whose execution ended, no longer waits
+      if (this.answered.has(r.token) || (execution && execution.status !== 'RUNNING')) {
+        throw awsError('TaskTimedOut', "Task Timed Out: 'Provided task does not exist anymore'");
+      }
+      if (r.kind !== 'heartbeat') this.answered.add(r.token);
       this.taskResponses.push(r);
+      const resource = { resourceType: 'lambda', resource: 'invoke.waitForTaskToken' };
+      if (execution && r.kind === 'success') this.addEvent(execution, { type: 'TaskSucceeded', taskSucceededEventDetails: { ...resource, output: r.output } });
+      if (execution && r.kind === 'failure') this.addEvent(execution, { type: 'TaskFailed', taskFailedEventDetails: { ...resource, error: r.error, cause: r.cause } });
+      this.afterTaskResponse(r);
       return {};
     };
     sfn.on(SendTaskSuccessCommand).callsFake((i) => respond({ kind: 'success', token: i.taskToken!, output: i.output! }));
     sfn.on(SendTaskFailureCommand).callsFake((i) => respond({ kind: 'failure', token: i.taskToken!, error: i.error!, cause: i.cause! }));
     sfn.on(SendTaskHeartbeatCommand).callsFake((i) => respond({ kind: 'heartbeat', token: i.taskToken! }));
+    sfn.on(GetExecutionHistoryCommand).callsFake((input) => {
+      this.onExecutionRead('GetExecutionHistory');
+      const execution = this.executions.get(input.executionArn!);
+      if (!execution) throw awsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+      const ordered = input.reverseOrder ? [...execution.events].reverse() : execution.events;
+      const offset = input.nextToken ? Number(input.nextToken) : 0;
+      const size = input.maxResults || 100;
+      const events = ordered.slice(offset, offset + size).map((e) => structuredClone(e));
+      return { events, nextToken: offset + size < ordered.length ? String(offset + size) : undefined };
+    });
+    sfn.on(DescribeExecutionCommand).callsFake((input) => {
+      this.onExecutionRead('DescribeExecution');
+      const execution = this.executions.get(input.executionArn!);
+      if (!execution) throw awsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${input.executionArn}'`);
+      return { executionArn: input.executionArn, status: execution.status, startDate: execution.events[0]?.timestamp };
+    });
     mockClient(this.bedrock).on(ConverseCommand).callsFake((input) => {
       this.converseCalls.push(input);
       return this.converse(input);
     });
+  }
+
+  /**
+   * Links a task token to an execution (registered RUNNING, with its ExecutionStarted event, if new):
+   * the task's answer is then recorded in the execution's history, and once the execution has
+   * ended the task answers TaskTimedOut.
+   */
+  public linkTask(token: string, executionArn: string, at = this.now()): void {
+    let execution = this.executions.get(executionArn);
+    if (!execution) {
+      execution = { status: 'RUNNING', events: [] };
+      this.executions.set(executionArn, execution);
+      this.addEvent(execution, { type: 'ExecutionStarted', executionStartedEventDetails: { input: '{}' } }, at);
+    }
+    this.taskExecutions.set(token, executionArn);
+    this.addEvent(execution, { type: 'TaskScheduled', taskScheduledEventDetails: { resourceType: 'lambda', resource: 'invoke.waitForTaskToken', region: 'us-east-1', parameters: '{}' } }, at);
+  }
+
+  /** Ends an execution (its tasks answer TaskTimedOut from then on). */
+  public closeExecution(executionArn: string, status: Exclude<FakeExecution['status'], 'RUNNING'> = 'SUCCEEDED'): void {
+    const execution = this.executions.get(executionArn);
+    if (!execution) throw new Error(`fake Step Functions: no execution ${executionArn}`);
+    execution.status = status;
+    const type = { SUCCEEDED: 'ExecutionSucceeded', FAILED: 'ExecutionFailed', TIMED_OUT: 'ExecutionTimedOut', ABORTED: 'ExecutionAborted' }[status];
+    this.addEvent(execution, { type: type as HistoryEvent['type'] });
   }
 
   /** Declares a table's key attributes (partition, optional sort). */
@@ -245,6 +322,11 @@ export class FakeAgentAws {
 
   public items(name: string): Record<string, any>[] {
     return [...this.table(name).values()];
+  }
+
+  private addEvent(execution: FakeExecution, event: Omit<HistoryEvent, 'id' | 'previousEventId' | 'timestamp'>, at = this.now()): void {
+    const previous = execution.events.at(-1);
+    execution.events.push({ ...event, id: (previous?.id ?? 0) + 1, previousEventId: previous?.id ?? 0, timestamp: at } as HistoryEvent);
   }
 
   private key(table: string, item: Record<string, any>): string {

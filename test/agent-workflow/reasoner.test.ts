@@ -359,6 +359,64 @@ describe('checkpoint mode', () => {
   });
 });
 
+describe('progress events (when the payload asks: the reasoner replaces the "Progress Reasoned" state)', () => {
+  function withProgress(answer: () => Promise<any> = async () => ({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }], $metadata: {} })) {
+    const made = makeDeps();
+    const calls: any[] = [];
+    const errors: any[] = [];
+    const deps: ReasonerDeps = {
+      ...made.deps,
+      progress: {
+        config: { eventBusName: 'default', eventSource: 'cdk-production-patterns.agent-workflow', workflowName: 'claims' },
+        putEvents: async (input) => {
+          calls.push(input);
+          return answer();
+        },
+        log: { error: (message, extra) => errors.push([message, extra]) },
+        now: () => NOW,
+      },
+    };
+    return { deps, calls, errors };
+  }
+  const REASONED = { workflow: 'claims', executionId: EXECUTION, step: 'reasoning', status: 'DONE', percent: 50, at: NOW.toISOString() };
+  const steps = (calls: any[]) => calls.flatMap((c) => c.Entries.map((e: any) => JSON.parse(e.Detail)));
+
+  test('invoke mode: "reasoning DONE 50" once the answer is checked and checkpointed', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseAnswer(JSON.stringify(GOOD)));
+    const { deps, calls } = withProgress();
+    await handle({ ...event(), progress: { executionId: EXECUTION } }, deps);
+    expect(steps(calls)).toEqual([REASONED]);
+    expect(calls[0].Entries[0]).toEqual(expect.objectContaining({ EventBusName: 'default', Source: 'cdk-production-patterns.agent-workflow', DetailType: 'Agent Workflow Progress' }));
+  });
+
+  test('checkpoint mode: the same event after the checkpoint', async () => {
+    const { deps, calls } = withProgress();
+    await handle({
+      ...event({ mode: 'checkpoint', raw: { stopReason: 'tool_use', content: [{ ToolUse: { ToolUseId: 't', Name: 'record_assessment', Input: GOOD } }], usage: { InputTokens: 1, OutputTokens: 1 } } },
+        { structuredOutput: 'tool_use' }),
+      progress: { executionId: EXECUTION },
+    }, deps);
+    expect(steps(calls)).toEqual([REASONED]);
+  });
+
+  test('no event for an answer outside the schema (the failure ending reports it), nor without `progress`', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseAnswer(JSON.stringify({ ...GOOD, severity_score: 9 })));
+    const { deps, calls } = withProgress();
+    await expect(handle({ ...event(), progress: { executionId: EXECUTION } }, deps)).rejects.toMatchObject({ name: SCHEMA_VIOLATION_ERROR });
+    bedrockMock.on(ConverseCommand).resolves(converseAnswer(JSON.stringify(GOOD)));
+    await handle(event(), deps);
+    expect(calls).toEqual([]);
+  });
+
+  test('best effort: a rejected entry is logged as a structured error; the result is answered', async () => {
+    bedrockMock.on(ConverseCommand).resolves(converseAnswer(JSON.stringify(GOOD)));
+    const { deps, errors } = withProgress(async () => ({ FailedEntryCount: 1, Entries: [{ ErrorCode: 'InternalFailure', ErrorMessage: 'boom' }], $metadata: {} }));
+    const result = await handle({ ...event(), progress: { executionId: EXECUTION } }, deps);
+    expect(result.valid).toBe(true);
+    expect(errors).toEqual([['a progress event was not accepted', { executionId: EXECUTION, step: 'reasoning', errorCode: 'InternalFailure', errorMessage: 'boom' }]]);
+  });
+});
+
 describe('input checks', () => {
   const noCalls = () => {
     expect(bedrockMock.calls()).toHaveLength(0);

@@ -72,6 +72,7 @@ describe('validator: valid input', () => {
       analysisBucket: 'acme-input',
       analysisKey: 'uploads/red flower.jpg',
       metadata: {},
+      keySegments: ['uploads', 'red flower.jpg'],
     });
     expect(s3Mock).toHaveReceivedCommandTimes(CopyObjectCommand, 0);
     expect(s3Mock).toHaveReceivedCommandWith(HeadObjectCommand, { Bucket: 'acme-input', Key: 'uploads/red flower.jpg', VersionId: undefined });
@@ -232,10 +233,38 @@ describe('validator: invalid input', () => {
     expect(result.valid).toBe(false);
     expect(result.reason).toMatch(reason);
     expect(Object.keys(result).sort()).toEqual(
-      ['actorId', 'analysisBucket', 'analysisKey', 'bucket', 'contentType', 'etag', 'key', 'memoryScope', 'metadata', 'reason', 'sessionId', 'size', 'valid',
-        'versionId'],
+      ['actorId', 'analysisBucket', 'analysisKey', 'bucket', 'contentType', 'etag', 'key', 'keySegments', 'memoryScope', 'metadata', 'reason', 'sessionId',
+        'size', 'valid', 'versionId'],
     );
     expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+  });
+
+  test.each([
+    ['a line break (the e-mail injection)', 'uploads/x.jpg\nApprove: https://evil.example/ok', 'U+000A at position 13'],
+    ['a carriage return', 'uploads/a\r.jpg', 'U+000D at position 9'],
+    ['NUL', 'uploads/\u0000.jpg', 'U+0000 at position 8'],
+    ['an escape sequence', 'uploads/\u001b[31mred.jpg', 'U+001B at position 8'],
+    ['DEL', 'uploads/a\u007f.jpg', 'U+007F at position 9'],
+    ['a C1 control (NEL)', 'uploads/a\u0085b.jpg', 'U+0085 at position 9'],
+    ['the last C1 control', 'uploads/\u009f.jpg', 'U+009F at position 8'],
+  ])('a key with %s is invalid input (REJECTED_INVALID), named, before any S3 call', async (_name, key, where) => {
+    const result = await run({ bucket: 'acme-input', key });
+    expect(result).toEqual(expect.objectContaining({
+      valid: false,
+      reason: `key contains a control character (${where}); set allowControlCharactersInKey to accept such keys`,
+      key,
+      keySegments: [],
+    }));
+    expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+  });
+
+  test('allowControlCharactersInKey accepts such keys; characters outside C0/DEL/C1 are not control characters', async () => {
+    headJpeg();
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    const allowed = await run({ bucket: 'acme-input', key: 'uploads/x.jpg\nmore' }, { allowControlCharactersInKey: true });
+    expect(allowed).toEqual(expect.objectContaining({ valid: true, key: 'uploads/x.jpg\nmore' }));
+    const formatting = await run({ bucket: 'acme-input', key: 'uploads/a\u00a0b\u200b\u202e.jpg' });
+    expect(formatting.valid).toBe(true);
   });
 
   test('an over-long key is not echoed back', async () => {
@@ -280,6 +309,11 @@ describe('validator: failures are rethrown, not recorded as invalid input', () =
   test('broken rules (a construct bug) throw', async () => {
     await expect(handle({ request: REQUEST, rules: undefined as any }, { s3: new S3Client({}) })).rejects.toThrow(/rules/);
     await expect(run(REQUEST, { maxSizeBytes: 'big' as any })).rejects.toThrow(/rules.maxSizeBytes/);
+    await expect(run(REQUEST, { allowControlCharactersInKey: 'yes' as any })).rejects.toThrow(/rules.allowControlCharactersInKey must be a boolean/);
+    await expect(run(REQUEST, { requiredKeySegments: [20] })).rejects.toThrow(/rules.requiredKeySegments must be an array of integers in 0..19/);
+    await expect(run(REQUEST, { requiredKeySegments: 1 as any })).rejects.toThrow(/rules.requiredKeySegments/);
+    await expect(run(REQUEST, { actorIdKeySegment: -1 })).rejects.toThrow(/rules.actorIdKeySegment must be an integer in 0..19/);
+    await expect(run(REQUEST, { actorIdKeySegment: 1.5 })).rejects.toThrow(/rules.actorIdKeySegment/);
   });
 });
 
@@ -332,9 +366,120 @@ describe('validator: metadata and memory scope', () => {
     expect(result.reason).toMatch(/actorId/);
   });
 
+  test('the key segments: split on "/", at most the first 20, empty segments kept in place', async () => {
+    headJpeg();
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    expect((await run({ bucket: 'acme-input', key: 'uploads/P-1//c 1/x.jpg' })).keySegments).toEqual(['uploads', 'P-1', '', 'c 1', 'x.jpg']);
+    const deep = `uploads/${[...Array(30).keys()].join('/')}.jpg`;
+    const segments = (await run({ bucket: 'acme-input', key: deep })).keySegments!;
+    expect(segments).toHaveLength(20);
+    expect(segments.slice(0, 3)).toEqual(['uploads', '0', '1']);
+  });
+
+  test.each([
+    ['no folder at segment 1 (the object name is not a folder)', 'uploads/x.jpg'],
+    ['an empty folder at segment 1', 'uploads//x.jpg'],
+  ])('a key without a segment the workflow reads is invalid input, before any S3 call: %s', async (_name, key) => {
+    const result = await run({ bucket: 'acme-input', key }, { requiredKeySegments: [1] });
+    expect(result).toEqual(expect.objectContaining({
+      valid: false,
+      reason: "key has no (non-empty) folder segment 1: the workflow reads key segment 1 (split on '/', counted from 0), so keys must look like .../<segment 1>/<name>",
+    }));
+    expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+    const two = await run({ bucket: 'acme-input', key }, { requiredKeySegments: [2], actorIdKeySegment: 1 });
+    expect(two.reason).toMatch(/^key has no \(non-empty\) folder segment 1, 2: the workflow reads key segments 1, 2 .* like \.\.\.\/<segment 1>\/<segment 2>\/<name>$/);
+  });
+
+  test('actorIdKeySegment: the actor is the key segment, whatever the metadata and the request say', async () => {
+    headJpeg({ Metadata: { 'actor-id': 'someone-else', 'session-id': 's-1', 'policy-id': 'P-999' } });
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    const result = await run({ ...REQUEST, key: 'uploads/P-1/x.jpg', actorId: 'from-request' }, { actorIdKeySegment: 1 });
+    expect(result).toEqual(expect.objectContaining({
+      valid: true, actorId: 'P-1', sessionId: 's-1', memoryScope: 'actor#P-1#session#s-1', keySegments: ['uploads', 'P-1', 'x.jpg'],
+    }));
+    // a segment that would break the scope key is refused like any actor id
+    const hashed = await run({ ...REQUEST, key: 'uploads/a#session#b/x.jpg' }, { actorIdKeySegment: 1 });
+    expect(hashed).toEqual(expect.objectContaining({ valid: false, reason: expect.stringMatching(/^actorId must be at most 128 characters, without '#'/) }));
+    // and a key without it never reaches S3
+    s3Mock.resetHistory();
+    expect((await run({ ...REQUEST, key: 'uploads/x.jpg' }, { actorIdKeySegment: 1 })).valid).toBe(false);
+    expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
+  });
+
   test('memoryScopeFor', () => {
     expect(memoryScopeFor('', 'sess')).toBe('');
     expect(memoryScopeFor('a', '')).toBe('actor#a');
     expect(memoryScopeFor('a', 's')).toBe('actor#a#session#s');
+  });
+});
+
+describe('validator: progress events (when the payload asks: the built-in validator replaces the "Progress Started" and "Progress Validated" states)', () => {
+  const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:Claims:claim-1';
+  const STARTED = '2026-12-01T09:59:58.000Z';
+  function sender(answer: () => Promise<any> = async () => ({ FailedEntryCount: 0, Entries: [{ EventId: 'e-1' }, { EventId: 'e-2' }] })) {
+    const calls: any[] = [];
+    const errors: any[] = [];
+    return {
+      calls,
+      errors,
+      progress: {
+        config: { eventBusName: 'claims-bus', eventSource: 'cdk-production-patterns.agent-workflow', workflowName: 'insurance-claims' },
+        putEvents: async (input: any) => {
+          calls.push(input);
+          return answer();
+        },
+        log: { error: (message: string, extra?: Record<string, unknown>) => errors.push([message, extra]) },
+        now: () => new Date('2026-12-01T10:00:01.000Z'),
+      },
+    };
+  }
+  const runWith = (request: unknown, progress: ReturnType<typeof sender>['progress'], ask = true) =>
+    handle({ request, rules: RULES, ...(ask ? { progress: { executionId: EXECUTION, startedAt: STARTED } } : {}) } as ValidateInputEvent,
+      { s3: new S3Client({}), log: recorder().log, progress });
+  const details = (call: any) => call.Entries.map((e: any) => ({ ...e, Detail: JSON.parse(e.Detail) }));
+
+  test('a valid input: "started" (at the execution start) and "validation VALID 20" in one PutEvents call', async () => {
+    headJpeg();
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    const s = sender();
+    expect((await runWith(REQUEST, s.progress)).valid).toBe(true);
+    expect(s.calls).toHaveLength(1);
+    const common = { EventBusName: 'claims-bus', Source: 'cdk-production-patterns.agent-workflow', DetailType: 'Agent Workflow Progress' };
+    expect(details(s.calls[0])).toEqual([
+      { ...common, Detail: { workflow: 'insurance-claims', executionId: EXECUTION, step: 'started', status: 'RUNNING', percent: 0, at: STARTED } },
+      { ...common, Detail: { workflow: 'insurance-claims', executionId: EXECUTION, step: 'validation', status: 'VALID', percent: 20, at: '2026-12-01T10:00:01.000Z' } },
+    ]);
+  });
+
+  test('an invalid input: "started" only (the rejection has its own state)', async () => {
+    const s = sender();
+    expect((await runWith({ ...REQUEST, bucket: 'other-bucket' }, s.progress)).valid).toBe(false);
+    expect(s.calls.map((c) => details(c).map((e: any) => e.Detail.step))).toEqual([['started']]);
+  });
+
+  test('a failure sends nothing (retried, or reported by the failure ending); without `progress` nothing is sent', async () => {
+    s3Mock.on(HeadObjectCommand).rejects(s3Error('InternalError', 500));
+    const s = sender();
+    await expect(runWith(REQUEST, s.progress)).rejects.toThrow();
+    headJpeg();
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    expect((await runWith(REQUEST, s.progress, false)).valid).toBe(true);
+    expect(s.calls).toEqual([]);
+  });
+
+  test('best effort: a failed PutEvents is logged as a structured error and the validation is answered', async () => {
+    headJpeg();
+    s3Mock.on(GetObjectCommand).resolves(body(JPEG));
+    const s = sender(async () => {
+      throw Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' });
+    });
+    expect((await runWith(REQUEST, s.progress)).valid).toBe(true);
+    expect(s.errors).toEqual([['progress events could not be sent', expect.objectContaining({ executionId: EXECUTION, steps: ['started', 'validation'], error: 'AccessDeniedException' })]]);
+  });
+
+  test('a malformed `progress` is a construct bug: thrown before any S3 call', async () => {
+    await expect(handle({ request: REQUEST, rules: RULES, progress: { executionId: 7 } } as unknown as ValidateInputEvent, { s3: new S3Client({}) }))
+      .rejects.toThrow('ValidateInputEvent.progress.executionId');
+    expect(s3Mock).toHaveReceivedCommandTimes(HeadObjectCommand, 0);
   });
 });

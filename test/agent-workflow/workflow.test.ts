@@ -17,7 +17,7 @@ import {
   ReasoningInvocation, StepFunctionsAgentWorkflow,
 } from '../../src';
 import {
-  BUCKET, costPerExecution, jpeg, runScenario, Scenario, ScenarioRun, SCENARIOS, synthTemplate, workflowDefinition,
+  BUCKET, costPerExecution, jpeg, NOW, pathSummaries, runScenario, Scenario, ScenarioRun, SCENARIOS, synthTemplate, workflowDefinition,
 } from '../harness/insurance-claims-simulation';
 import { definitionFromTemplate, runLocal } from '../harness/sfn-local';
 
@@ -50,11 +50,13 @@ describe('insurance-claims scenarios', () => {
 
   test('auto-approved: the full audit item (model, prompt hash, structured output, tool digest, tokens)', () => {
     const run = runs.get('auto-approved')!;
+    // progress events come from the handlers on the path (validator, reasoner, digest), the GetItem
+    // result is projected by the digest step, and the last state is Progress Completed
     expect(run.result.path).toEqual([
-      'Progress Started', 'Validate Input', 'Input Valid?', 'Progress Validated', 'Has Memory Scope?', 'Load Memory', 'Reason', 'Checkpoint Answer', 'Progress Reasoned',
-      'Run Tools', 'Tool policy', 'Tool policy Item', 'Tool policy Defaults', 'Tool policy Types', 'Tool policy Result', 'Digest Tool Results', 'Progress Tools Done', 'Decide', 'Auto Approve', 'Record Outcome',
-      'Progress Completed', 'Result', 'Done',
+      'Validate Input', 'Input Valid?', 'Has Memory Scope?', 'Load Memory', 'Reason', 'Checkpoint Answer',
+      'Run Tools', 'Tool policy', 'Digest Tool Results', 'Use Tool Results', 'Decide', 'Auto Approve', 'Record Outcome', 'Progress Completed',
     ]);
+    expect(run.result.transitions).toBe(14);
     const o = run.outcome!;
     expect(o).toEqual(expect.objectContaining({
       outcome: 'AUTO_APPROVED',
@@ -63,7 +65,7 @@ describe('insurance-claims scenarios', () => {
       reason: 'no approval condition matched',
       modelId: 'us.amazon.nova-pro-v1:0',
       objectVersion: 'v1',
-      actorId: 'customer-42',
+      actorId: 'POL-1001',
       promptHash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       outputDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       toolsDigest: expect.stringMatching(/^[0-9a-f]{64}$/),
@@ -82,14 +84,14 @@ describe('insurance-claims scenarios', () => {
     const artifact = run.aws.objects.get(`artifacts/${o.artifactKey}`);
     expect(JSON.parse(artifact!.body.toString())).toEqual(expect.objectContaining({ valid: true }));
     expect(artifact!.body.toString()).toContain('rear left door');
-    expect(run.aws.items('context')).toContainEqual(expect.objectContaining({ scope: 'actor#customer-42', artifactKey: o.artifactKey, ttl: expect.any(Number) }));
+    expect(run.aws.items('context')).toContainEqual(expect.objectContaining({ scope: 'actor#POL-1001', artifactKey: o.artifactKey, ttl: expect.any(Number) }));
   });
 
   test('the SDK integration sends the rendered prompt and the image as an S3 location, never its bytes', () => {
     const [call] = runs.get('auto-approved')!.aws.converseCalls;
     expect(call.ModelId).toBe('us.amazon.nova-pro-v1:0');
     const [text, , image] = call.Messages[0].Content;
-    expect(text.Text).toContain('claim claims/auto.jpg, policy POL-1001');
+    expect(text.Text).toContain('(claim claims/POL-1001/auto.jpg)');
     // the model reads the copy of the validated version (an S3 location names no version)
     const uri = image.Image.Source.S3Location.Uri;
     expect(uri).toMatch(/^s3:\/\/artifacts\/inputs\/[0-9a-f]{32}\/auto\.jpg$/);
@@ -101,11 +103,11 @@ describe('insurance-claims scenarios', () => {
 
   test('memory: the newest summaries of the same customer join the prompt; the new checkpoint joins them', () => {
     const run = runs.get('auto-approved')!;
-    expect(run.result.path.slice(3, 7)).toEqual(['Progress Validated', 'Has Memory Scope?', 'Load Memory', 'Reason']);
+    expect(run.result.path.slice(1, 5)).toEqual(['Input Valid?', 'Has Memory Scope?', 'Load Memory', 'Reason']);
     const memoryBlock = run.aws.converseCalls[0].Messages[0].Content[1].Text;
     expect(memoryBlock).toContain('earlier requests');
     expect(memoryBlock.indexOf('rear bumper')).toBeLessThan(memoryBlock.indexOf('windscreen'));
-    expect(run.aws.items('context').filter((i) => i.scope === 'actor#customer-42')).toHaveLength(3);
+    expect(run.aws.items('context').filter((i) => i.scope === 'actor#POL-1001')).toHaveLength(3);
   });
 
   test('progress events at each milestone, ending at 100%', () => {
@@ -115,6 +117,79 @@ describe('insurance-claims scenarios', () => {
     ]);
     const approvalEvents = runs.get('human-approved')!.aws.events.filter((e) => e.detailType.startsWith('Approval'));
     expect(approvalEvents.map((e) => e.detailType)).toEqual(['Approval Requested', 'Approval Decided']);
+  });
+
+  test('progress events: sent by the handlers on the path (one state left: Progress Completed), with the states\' detail', () => {
+    const run = runs.get('human-approved')!;
+    expect(run.result.path.filter((s) => s.startsWith('Progress '))).toEqual(['Progress Completed']);
+    const events = run.aws.events.filter((e) => e.detailType === 'Agent Workflow Progress');
+    const executionId = run.outcome!.executionId;
+    for (const e of events) {
+      expect(e.source).toBe('cdk-production-patterns.agent-workflow');
+      expect(Object.keys(e.detail)).toEqual(['workflow', 'executionId', 'step', 'status', 'percent', 'at']);
+      expect(e.detail).toEqual(expect.objectContaining({ workflow: 'insurance-claims', executionId }));
+    }
+    expect(events.map((e) => `${e.detail.step} ${e.detail.status}`)).toEqual([
+      'started RUNNING', 'validation VALID', 'reasoning DONE', 'tools DONE', 'approval AWAITING_APPROVAL', 'completed COMPLETED',
+    ]);
+    // 'started' is dated at the execution's start ($$.Execution.StartTime, as the audit's startedAt), the others when sent
+    expect(events[0].detail.at).toBe(run.outcome!.startedAt);
+    expect(events.slice(1, 5).map((e) => e.detail.at)).toEqual(Array(4).fill(NOW.toISOString()));
+    // escalation: one 'approval' event, sent with the first request
+    const escalated = runs.get('escalated-then-approved')!.aws.events.filter((e) => e.detailType === 'Agent Workflow Progress');
+    expect(escalated.map((e) => e.detail.step)).toEqual(['started', 'validation', 'reasoning', 'tools', 'approval', 'completed']);
+    // an invalid input: 'started' from the validator, then the rejection's own state
+    const invalid = runs.get('invalid-upload')!.aws.events.filter((e) => e.detailType === 'Agent Workflow Progress');
+    expect(invalid.map((e) => `${e.detail.step} ${e.detail.status} ${e.detail.percent}`)).toEqual(['started RUNNING 0', 'validation REJECTED_INVALID 100']);
+  });
+
+  test('billed transitions per path (issue 8: at most 15 automatic, 19 with a person)', () => {
+    const transitions = Object.fromEntries(['auto-approved', 'auto-rejected', 'human-approved', 'low-confidence', 'human-rejected', 'unknown-policy',
+      'approval-timed-out', 'escalated-then-approved', 'bedrock-throttled', 'invalid-upload', 'schema-violation'].map((n) => [n, runs.get(n)!.result.transitions]));
+    expect(transitions).toEqual({
+      'auto-approved': 14,
+      'auto-rejected': 14,
+      'human-approved': 16,
+      'low-confidence': 16,
+      'human-rejected': 17,
+      'unknown-policy': 17,
+      'approval-timed-out': 17,
+      'escalated-then-approved': 17,
+      'bedrock-throttled': 16,
+      'invalid-upload': 5,
+      'schema-violation': 10,
+    });
+    // what the simulation prints per path (the most of a path's scenarios without retries), with the goal of the issue
+    expect(pathSummaries([...runs.values()]).map((p) => [p.path, p.transitions, p.transitionsBefore, p.meetsGoal])).toEqual([
+      ['automatic decision', 14, 23, true],
+      ['a person approves', 16, 26, true],
+      ['a person rejects, or escalation, or timeout', 17, 27, true],
+      ['invalid input', 5, 6, true],
+      ['invalid model answer', 10, 12, true],
+    ]);
+  });
+
+  test('the output of a decided execution is its verdict: outcome, route, reason, approver, executionId, fields, artifactKey (and the decision details)', () => {
+    const auto = runs.get('auto-approved')!;
+    expect(auto.result.output).toEqual({
+      outcome: 'AUTO_APPROVED',
+      route: 'POLICY',
+      reason: 'no approval condition matched',
+      approver: 'policy',
+      approverName: '',
+      comment: '',
+      approvalId: '',
+      decidedAt: expect.any(String),
+      executionId: auto.outcome!.executionId,
+      fields: JSON.parse(auto.outcome!.structuredOutput),
+      artifactKey: auto.outcome!.artifactKey,
+    });
+    for (const name of ['human-approved', 'human-rejected', 'approval-timed-out', 'escalated-then-approved']) {
+      const run = runs.get(name)!;
+      expect(run.result.output).toEqual(expect.objectContaining({
+        outcome: run.outcome!.outcome, approver: run.outcome!.approver, executionId: run.outcome!.executionId, artifactKey: run.outcome!.artifactKey,
+      }));
+    }
   });
 
   test('human-approved: decided through the signed link; approver, comment and time in both audit records', () => {
@@ -163,15 +238,31 @@ describe('insurance-claims scenarios', () => {
     expect(lapsed.aws.published).toHaveLength(0);
   });
 
-  test('missing data never decides: an unknown policy goes to a person; missing metadata is invalid input', () => {
+  test('missing data never decides: an unknown policy goes to a person; a key without the policy folder is invalid input', () => {
     const unknown = runs.get('unknown-policy')!;
     expect(unknown.outcome).toEqual(expect.objectContaining({
       outcome: 'REJECTED', reason: 'approval required: policy.coverageLimit is null or not a number',
     }));
     expect(JSON.parse(unknown.outcome!.toolResults)).toEqual({ policy: { autoApproveLimit: null, coverageLimit: null, status: null } });
-    const noMetadata = runs.get('missing-metadata')!;
-    expect(noMetadata.outcome!.reason).toBe('missing object metadata: policy_id (x-amz-meta-policy-id)');
-    expect(noMetadata.aws.converseCalls).toHaveLength(0);
+    const noFolder = runs.get('no-policy-folder')!;
+    expect(noFolder.outcome!.reason).toBe("key has no (non-empty) folder segment 1: the workflow reads key segment 1 (split on '/', counted from 0), "
+      + 'so keys must look like .../<segment 1>/<name>');
+    expect(noFolder.aws.converseCalls).toHaveLength(0);
+  });
+
+  test('trust boundary: metadata naming another policy and customer is ignored; the policy folder of the key decides', () => {
+    const run = runs.get('forged-metadata')!;
+    expect(run.outcome).toEqual(expect.objectContaining({ outcome: 'AUTO_APPROVED', actorId: 'POL-1001' }));
+    expect(JSON.parse(run.outcome!.toolResults)).toEqual({ policy: { autoApproveLimit: 1500, coverageLimit: 25000, status: 'ACTIVE' } });
+    expect(run.aws.items('context').map((i) => i.scope)).toEqual(['actor#POL-1001']);
+    expect(JSON.stringify(run.aws.converseCalls)).not.toMatch(/POL-9999|customer-99/);
+  });
+
+  test('a key with a control character (the e-mail injection) is invalid input: nobody is mailed, no model is called', () => {
+    const run = runs.get('control-character-key')!;
+    expect(run.outcome!.reason).toBe('key contains a control character (U+000A at position 21); set allowControlCharactersInKey to accept such keys');
+    expect(run.aws.converseCalls).toHaveLength(0);
+    expect(run.aws.published).toHaveLength(0);
   });
 
   test('a policy attribute stored with another type, and tool results over 10,000 characters, still end in a recorded decision', async () => {
@@ -188,7 +279,7 @@ describe('insurance-claims scenarios', () => {
 
   test('an invalid upload is rejected and recorded before any model call', () => {
     const run = runs.get('invalid-upload')!;
-    expect(run.result.path).toEqual(['Progress Started', 'Validate Input', 'Input Valid?', 'Record Rejected Input', 'Progress Rejected', 'Rejected Invalid Input']);
+    expect(run.result.path).toEqual(['Validate Input', 'Input Valid?', 'Record Rejected Input', 'Progress Rejected', 'Rejected Invalid Input']);
     expect(run.outcome!.reason).toMatch(/png|magic|content/i);
     expect(run.aws.converseCalls).toHaveLength(0);
   });
@@ -203,6 +294,10 @@ describe('insurance-claims scenarios', () => {
     const run = runs.get('schema-violation')!;
     expect(run.result.error).toBe('AgentSchemaViolation');
     expect(run.outcome!.cause).toContain('severity_score: must be <= 5, got 7');
+    // the cause is the caught error as JSON (States.JsonToString), valid locally as in Step Functions
+    const cause = JSON.parse(run.outcome!.cause);
+    expect(cause.Error).toBe('AgentSchemaViolation');
+    expect(cause.Cause).toContain('severity_score: must be <= 5, got 7');
     expect([...run.aws.objects.keys()].some((k) => k.startsWith('artifacts/artifacts/') && k.endsWith('/answer.json'))).toBe(true);
     expect(run.result.path).not.toContain('Decide');
   });
@@ -234,7 +329,8 @@ describe('state payload budget (5 MiB input, 100 KB answer)', () => {
         maxTokens,
       }),
       tools: [AgentTool.dynamoDbGetItem('policy', policies, {
-        key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.metadata('policy_id').jsonPath)) },
+        // the policy folder of the scenarios' keys (claims/<policyId>/<file>), as in the example
+        key: { policyId: tasks.DynamoAttributeValue.fromString(sfn.JsonPath.stringAt(AgentField.keySegment(1).jsonPath)) },
         attributes: {
           autoApproveLimit: DynamoProjection.numberAttribute('autoApproveLimit'),
           coverageLimit: DynamoProjection.numberAttribute('coverageLimit'),
@@ -338,7 +434,7 @@ describe('a custom validator', () => {
     let outcome: any;
     const run = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
       tasks: {
-        ...silent(['Progress Started', 'Progress Validated', 'Progress Reasoned', 'Progress Tools Done', 'Progress Completed']),
+        ...silent(['Progress Started', 'Progress Validated', 'Progress Completed']),
         'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
         'Reason': () => REASONED,
         'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
@@ -357,7 +453,7 @@ describe('a custom validator', () => {
     let reasonInput: any;
     const run = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
       tasks: {
-        ...silent(['Progress Started', 'Progress Validated', 'Progress Reasoned', 'Progress Tools Done', 'Progress Completed', 'Record Outcome']),
+        ...silent(['Progress Started', 'Progress Validated', 'Progress Completed', 'Record Outcome']),
         'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
         'Reason': (input: any) => {
           reasonInput = input;
@@ -369,5 +465,45 @@ describe('a custom validator', () => {
     expect(run.status).toBe('SUCCEEDED');
     expect(run.output.outcome).toBe('AUTO_APPROVED');
     expect(reasonInput.validation).toEqual(expect.objectContaining({ valid: true, key: 'x.jpg', memoryScope: '', metadata: {}, versionId: null }));
+    // its function cannot send our progress events: the states around it do; the reasoner sends its own
+    expect(run.path).toEqual(['Progress Started', 'Validate Input', 'Complete Validation', 'Use Validation', 'Input Valid?', 'Progress Validated',
+      'Reason', 'No Tools', 'Digest Tool Results', 'Auto Approve', 'Record Outcome', 'Progress Completed']);
+    expect(reasonInput.progress).toEqual({ executionId: expect.stringContaining(':execution:') });
+  });
+
+  test('when the completed event cannot be sent, Result ends the execution with the same output', async () => {
+    const def = customValidatorDefinition();
+    const stubs = {
+      ...silent(['Progress Started', 'Progress Validated', 'Record Outcome']),
+      'Validate Input': () => ({ valid: true, bucket: 'in', key: 'x.jpg' }),
+      'Reason': () => REASONED,
+      'Digest Tool Results': () => ({ value: '0'.repeat(64), bytes: 2 }),
+    };
+    const sent = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, { tasks: { ...stubs, 'Progress Completed': () => ({}) } });
+    const failed = await runLocal(def, { bucket: 'in', key: 'x.jpg' }, {
+      tasks: {
+        ...stubs,
+        'Progress Completed': () => {
+          throw Object.assign(new Error('Rate exceeded'), { name: 'EventBridge.ThrottlingException' });
+        },
+      },
+    });
+    expect(failed.status).toBe('SUCCEEDED');
+    expect(failed.path.slice(-2)).toEqual(['Progress Completed', 'Result']);
+    const { decidedAt: _a, ...sentOutput } = sent.output;
+    const { decidedAt: _b, ...failedOutput } = failed.output;
+    expect(failedOutput).toEqual(sentOutput);
+    expect(sentOutput).toEqual({
+      outcome: 'AUTO_APPROVED',
+      route: 'POLICY',
+      reason: 'no approval condition matched',
+      approver: 'policy',
+      approverName: '',
+      comment: '',
+      approvalId: '',
+      executionId: expect.stringContaining(':execution:'),
+      fields: REASONED.fields,
+      artifactKey: REASONED.artifactKey,
+    });
   });
 });

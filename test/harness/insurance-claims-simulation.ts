@@ -21,13 +21,12 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, DeleteCommand, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { handle as endpointHandle } from '../../src/agent-workflow/runtime/approval-endpoint.lambda';
-import { handle as requestHandle } from '../../src/agent-workflow/runtime/approval-request.lambda';
-import { digestToolResults, handle as reasonerHandle, parseReasonerEnv } from '../../src/agent-workflow/runtime/reasoner.lambda';
+import { fixedSigningKeys } from '../../src/agent-workflow/runtime/link-signing';
 import { handle as validatorHandle } from '../../src/agent-workflow/runtime/validator.lambda';
 import { FakeAgentAws } from '../agent-workflow/fake-agent-aws';
 import { InvokeResult, LogLine } from './aws/lambda-runner';
@@ -38,6 +37,9 @@ import { StackFunction, StackModel, WIRE_ACCOUNT } from './aws/stack-model';
 import { modelOf, tempOutdir } from './aws/synth';
 import { WireEnvironment } from './aws/wire-environment';
 import { definitionFromTemplate, LocalRunResult, runLocal } from './sfn-local';
+import { handle as endpointHandle } from '../../src/agent-workflow/runtime/approval-endpoint.lambda';
+import { handle as requestHandle } from '../../src/agent-workflow/runtime/approval-request.lambda';
+import { handle as reasonerHandle, handleDigest, parseReasonerEnv } from '../../src/agent-workflow/runtime/reasoner.lambda';
 
 export const BUCKET = 'claim-uploads';
 export const NOW = new Date('2026-11-30T10:00:00.000Z');
@@ -86,9 +88,14 @@ const png = (size: number) => {
 };
 
 const FIVE_MB = 5 * 1024 * 1024;
+/** The customer's policy: the folder of every upload (`claims/<policyId>/<file>`, as IAM restricts it). */
+export const POLICY_ID = 'POL-1001';
+/** The customer app's upload: the policy is the key's folder (segment 1); no metadata is needed, and none is trusted. */
 const upload = (name: string, body = jpeg(FIVE_MB - 1024), contentType = 'image/jpeg') => ({
-  key: `claims/${name}.jpg`, contentType, body, metadata: { 'policy-id': 'POL-1001', 'actor-id': 'customer-42' },
+  key: `claims/${POLICY_ID}/${name}.jpg`, contentType, body, metadata: {} as Record<string, string>,
 });
+/** The memory actor of an upload, as the example takes it: key segment 1 (the policy folder). */
+export const actorOf = (scenario: Scenario): string => scenario.upload.key.split('/')[1] ?? '';
 const activePolicy = { autoApproveLimit: 1500, coverageLimit: 25000, status: 'ACTIVE' };
 const dent: Assessment = {
   damage_type: 'dent',
@@ -172,9 +179,25 @@ export const SCENARIOS: Scenario[] = [
     expect: { status: 'SUCCEEDED', outcome: 'REJECTED' },
   },
   {
-    name: 'missing-metadata',
-    description: 'uploaded without the policy-id metadata the prompt and the policy lookup need',
-    upload: { ...upload('no-metadata'), metadata: {} },
+    name: 'no-policy-folder',
+    description: 'uploaded outside a policy folder (claims/<file>): the policy lookup has no key, rejected before any model call',
+    upload: { ...upload('no-folder'), key: 'claims/no-folder.jpg' },
+    policy: activePolicy,
+    answer: dent,
+    expect: { status: 'SUCCEEDED', outcome: 'REJECTED_INVALID' },
+  },
+  {
+    name: 'forged-metadata',
+    description: 'metadata names another policy and customer: ignored, the policy folder decides (auto-approved under POL-1001)',
+    upload: { ...upload('forged-metadata'), metadata: { 'policy-id': 'POL-9999', 'actor-id': 'customer-99' } },
+    policy: activePolicy,
+    answer: dent,
+    expect: { status: 'SUCCEEDED', outcome: 'AUTO_APPROVED' },
+  },
+  {
+    name: 'control-character-key',
+    description: 'a key with a line break and a fake approve link (e-mail injection): rejected before any model call',
+    upload: { ...upload('x'), key: `claims/${POLICY_ID}/x.jpg\nApprove: https://evil.example/ok` },
     policy: activePolicy,
     answer: dent,
     expect: { status: 'SUCCEEDED', outcome: 'REJECTED_INVALID' },
@@ -253,10 +276,10 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
   aws.objects.set(`${BUCKET}/${scenario.upload.key}`, {
     body: scenario.upload.body, contentType: scenario.upload.contentType, metadata: scenario.upload.metadata, versionId: 'v1',
   });
-  if (scenario.policy) aws.table('policies').set('POL-1001', { policyId: 'POL-1001', ...scenario.policy });
+  if (scenario.policy) aws.table('policies').set(POLICY_ID, { policyId: POLICY_ID, ...scenario.policy });
   for (const [i, summary] of (scenario.memory ?? []).entries()) {
-    aws.table('context').set(`actor#customer-42|2026-11-0${i + 1}T00:00:00.000Z#reason`, {
-      scope: 'actor#customer-42', checkpointId: `2026-11-0${i + 1}T00:00:00.000Z#reason`, summary,
+    aws.table('context').set(`actor#${actorOf(scenario)}|2026-11-0${i + 1}T00:00:00.000Z#reason`, {
+      scope: `actor#${actorOf(scenario)}`, checkpointId: `2026-11-0${i + 1}T00:00:00.000Z#reason`, summary,
     });
   }
 
@@ -288,6 +311,13 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     };
   };
 
+  // the handlers' progress events go to the in-memory EventBridge (aws.events), as the progress states' do
+  const progress = {
+    config: { eventBusName: 'default', eventSource: 'cdk-production-patterns.agent-workflow', workflowName: 'insurance-claims' },
+    putEvents: (input: any) => aws.eventBridge.send(new PutEventsCommand(input)),
+    log: quiet,
+    now: () => NOW,
+  };
   const reasonerDeps = {
     env: parseReasonerEnv({
       ARTIFACT_BUCKET: 'artifacts',
@@ -303,8 +333,9 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     metrics: { count: () => undefined },
     log: quiet,
     now: () => NOW,
+    progress,
   };
-  const signingKey = async () => 'local-simulation-signing-key-0123456789abcdef0123456789abcdef';
+  const signingKey = fixedSigningKeys({ kid: '00000000-0000-4000-8000-00000000517e', secret: 'local-simulation-signing-key-0123456789abcdef0123456789abcdef' });
   const requestConfig = {
     approvalsTable: 'approvals',
     signingSecretArn: 'arn:secret',
@@ -388,7 +419,7 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     'Validate Input': async (input) => {
       lambdaInvocations++;
       const rules = { ...input.rules, bucket: BUCKET, snapshotBucket: input.rules.snapshotBucket ? 'artifacts' : '' };
-      return validatorHandle({ request: input.request, rules }, { s3: aws.s3, log: quiet });
+      return validatorHandle({ request: input.request, rules, progress: input.progress } as any, { s3: aws.s3, log: quiet, progress });
     },
     // The Step Functions SDK integration (PascalCase), when the definition uses it.
     'Reason': async (input) => {
@@ -422,7 +453,7 @@ export async function runScenario(definition: any, scenario: Scenario): Promise<
     },
     'Digest Tool Results': (input) => {
       lambdaInvocations++;
-      return digestToolResults(input);
+      return handleDigest(input, { progress });
     },
     'Tool policy': (input) => {
       const id = input.Key.policyId.S;
@@ -518,6 +549,87 @@ export function costPerExecution(run: ScenarioRun | WireScenarioRun): number {
   });
 }
 
+/** The paths an execution of the claim processor takes, as issue 8 measures them. */
+export const PATHS = [
+  'automatic decision',
+  'a person approves',
+  'a person rejects, or escalation, or timeout',
+  'invalid input',
+  'invalid model answer',
+] as const;
+export type PathKind = (typeof PATHS)[number];
+
+/**
+ * Billed transitions per path before issue 8 (measured with the definition that had a progress state
+ * per milestone, four Pass states per GetItem tool and Result/Done states: `examples/insurance-claims/simulate.ts` at commit 4311118).
+ * Nothing else on these paths changed (the same events, Lambda invocations and writes), so the cost
+ * before is the cost now plus the transitions saved.
+ */
+export const TRANSITIONS_BEFORE_ISSUE_8: Readonly<Record<PathKind, number>> = {
+  'automatic decision': 23,
+  'a person approves': 26,
+  'a person rejects, or escalation, or timeout': 27,
+  'invalid input': 6,
+  'invalid model answer': 12,
+};
+
+/** The goal of issue 8: at most this many billed transitions per path. */
+export const TRANSITION_GOALS: Readonly<Partial<Record<PathKind, number>>> = {
+  'automatic decision': 15,
+  'a person approves': 19,
+  'a person rejects, or escalation, or timeout': 19,
+};
+
+/** The path of one run, from its audit outcome and the states it entered. */
+export function pathKind(run: { outcome: Record<string, any> | null; result: LocalRunResult }): PathKind | undefined {
+  const outcome = run.outcome?.outcome;
+  if (outcome === 'AUTO_APPROVED' || outcome === 'AUTO_REJECTED') return 'automatic decision';
+  if (outcome === 'REJECTED_INVALID') return 'invalid input';
+  if (outcome === 'ERROR_INVALID_ANSWER') return 'invalid model answer';
+  if (outcome === 'APPROVED' && !run.result.path.includes('Escalate Approval')) return 'a person approves';
+  if (outcome === 'APPROVED' || outcome === 'REJECTED' || outcome === 'REJECTED_TIMEOUT') return 'a person rejects, or escalation, or timeout';
+  return undefined;
+}
+
+/** One line per path: the scenarios on it, billed transitions and cost per 1,000 claims, now and before issue 8. */
+export interface PathSummary {
+  readonly path: PathKind;
+  readonly scenarios: string[];
+  /** Billed transitions (the most of the path's scenarios without retries). */
+  readonly transitions: number;
+  readonly transitionsBefore: number;
+  /** Cost per 1,000 claims of the path's costliest scenario without retries, now and before. */
+  readonly costPer1000: number;
+  readonly costPer1000Before: number;
+  /** The goal of issue 8 for the path, if it has one, and whether it is met. */
+  readonly goal?: number;
+  readonly meetsGoal: boolean;
+}
+
+/** The per-path summary of a set of runs (runs with retries are left out: their retries are billed on top). */
+export function pathSummaries(runs: ReadonlyArray<ScenarioRun | WireScenarioRun>): PathSummary[] {
+  const out: PathSummary[] = [];
+  for (const kind of PATHS) {
+    const on = runs.filter((r) => pathKind(r) === kind && Object.keys(r.result.retries).length === 0);
+    if (on.length === 0) continue;
+    const transitions = Math.max(...on.map((r) => r.result.transitions));
+    const costPer1000 = Math.max(...on.map((r) => costPerExecution(r))) * 1000;
+    const transitionsBefore = TRANSITIONS_BEFORE_ISSUE_8[kind];
+    const goal = TRANSITION_GOALS[kind];
+    out.push({
+      path: kind,
+      scenarios: on.map((r) => r.scenario.name),
+      transitions,
+      transitionsBefore,
+      costPer1000,
+      costPer1000Before: costPer1000 + (transitionsBefore - transitions) * PRICES.transitionPer1k,
+      goal,
+      meetsGoal: goal === undefined || transitions <= goal,
+    });
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The scenarios on the wire layer
 
@@ -545,7 +657,6 @@ export interface WireScenarioRun {
 const USAGE = { inputTokens: 1850, outputTokens: 160 };
 const SUMMARY_USAGE = { inputTokens: 320, outputTokens: 60 };
 const SUMMARY = 'Rear door dent; estimate and severity as assessed; photo consistent with the claim.';
-const POLICY_ID = 'POL-1001';
 const WRITE_ACTIONS = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
 /** Calls that change something (a GET of an approval link must make none). */
 const MUTATING = new Set([...WRITE_ACTIONS, 'PutObject', 'CopyObject', 'DeleteObject', 'Publish', 'PutEvents', 'SendTaskSuccess', 'SendTaskFailure', 'SendTaskHeartbeat', 'StartExecution']);
@@ -700,6 +811,14 @@ export class WireSimulation {
       TableName: this.names.audit, KeyConditionExpression: 'executionId = :e', ExpressionAttributeValues: { ':e': executionArn }, ConsistentRead: true,
     }));
     const auditItems = (audit.Items ?? []) as Record<string, any>[];
+    // the error of a failed execution, kept whole as JSON (States.JsonToString: see sfn-local.ts for the interpreter's quirk)
+    for (const item of auditItems.filter((i) => typeof i.cause === 'string')) {
+      try {
+        JSON.parse(item.cause);
+      } catch {
+        problems.push(`the audit record ${item.recordId} has a cause that is not valid JSON: ${cut(item.cause)}`);
+      }
+    }
     const calls = env.wire.calls.slice(mark.calls);
     const wireCalls: Record<string, number> = {};
     for (const c of calls) wireCalls[c.service] = (wireCalls[c.service] ?? 0) + 1;
@@ -760,7 +879,7 @@ export class WireSimulation {
     } else {
       await this.ddb.send(new DeleteCommand({ TableName: this.names.policies, Key: { policyId: POLICY_ID } }));
     }
-    const scope = `actor#${scenario.upload.metadata['actor-id'] ?? 'customer-42'}`;
+    const scope = `actor#${actorOf(scenario) || POLICY_ID}`;
     const old = await this.ddb.send(new QueryCommand({ TableName: this.names.context, KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'scope' }, ExpressionAttributeValues: { ':s': scope } }));
     for (const item of old.Items ?? []) {
       await this.ddb.send(new DeleteCommand({ TableName: this.names.context, Key: { scope: item.scope, checkpointId: item.checkpointId } }));

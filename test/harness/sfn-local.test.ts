@@ -90,3 +90,28 @@ describe('runLocal (aws-local-stepfunctions over a synthesized definition)', () 
     expect(JSON.stringify(result.output.error)).toMatch(/No local stub for Task state 'Score'/);
   });
 });
+
+describe('States.JsonToString answers valid JSON, as in Step Functions (the interpreter strips backslashes: worked around)', () => {
+  /** A caught error whose Cause is itself JSON (a Lambda error), kept whole as the audit records keep it. */
+  function causeMachine(): any {
+    const stack = new Stack();
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_24_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => ({})'),
+    });
+    const call = tasks.LambdaInvoke.jsonPath(stack, 'Call', { lambdaFunction: fn, payloadResponseOnly: true });
+    const details = new sfn.Pass(stack, 'Details', { parameters: { 'cause.$': 'States.JsonToString($.error)' } });
+    call.addCatch(details, { resultPath: '$.error' });
+    new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(call) });
+    return definitionFromTemplate(Template.fromStack(stack));
+  }
+
+  test('the JSON text of an error whose Cause holds quotes and backslashes parses back to the error', async () => {
+    const cause = JSON.stringify({ errorType: 'Boom', errorMessage: 'bad "value" at C:\\claims\\x.jpg', trace: ['at "handler"'] });
+    const result = await runLocal(causeMachine(), {}, {
+      tasks: { Call: () => { throw Object.assign(new Error(cause), { name: 'Boom' }); } },
+    });
+    expect(result.status).toBe('SUCCEEDED');
+    expect(JSON.parse(result.output.cause)).toEqual({ Error: 'Boom', Cause: cause });
+    expect(JSON.parse(JSON.parse(result.output.cause).Cause).errorMessage).toBe('bad "value" at C:\\claims\\x.jpg');
+  });
+});

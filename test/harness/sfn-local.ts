@@ -3,14 +3,59 @@
  * aws-local-stepfunctions. Task results are stubbed by state name; CloudFormation references in the
  * definition are replaced by fake ARNs.
  */
+import * as fs from 'fs';
+import { dirname } from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 // aws-local-stepfunctions calls Promise.withResolvers (Node 22+); scripts outside jest need the polyfill too.
 import '../setup/polyfills';
 
 type LocalSfn = typeof import('aws-local-stepfunctions', { with: { 'resolution-mode': 'import' } });
-// The package's typings are ESM-only; its CommonJS build loads fine with require.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const localSfn: LocalSfn = require('aws-local-stepfunctions');
+
+/** The interpreter's States.JsonToString, whose string result its base class strips of every backslash. */
+const JSON_TO_STRING_QUIRK = `  execute(json) {
+    return JSON.stringify(json);
+  }
+};`;
+/** The same, answering JSON.stringify's output as it is (argument parsing and checks as in the base class). */
+const JSON_TO_STRING_FIXED = `  execute(json) {
+    return JSON.stringify(json);
+  }
+  call(input, context, ...args) {
+    const parsedArgs = parseArguments(input, context, ...args);
+    validateArguments(this.funcDefinition, ...parsedArgs);
+    return this.execute(...parsedArgs);
+  }
+};`;
+
+/**
+ * aws-local-stepfunctions 3.0, loaded with one quirk fixed so that a local run matches Step Functions.
+ *
+ * The quirk: every intrinsic function's string result has its backslashes removed
+ * (`result.replaceAll("\\", "")` in BaseIntrinsicFunction.call, meant to undo the `\'` and `\{`
+ * escapes of string literals), so `States.JsonToString` of a value that holds a JSON string (an
+ * error's Cause, as the audit records' `cause` attribute takes it) answers invalid JSON such as
+ * `{"Error":"X","Cause":"{"errorMessage":"..."}"}`; Step Functions answers valid JSON. The package's
+ * CommonJS build is compiled here with States.JsonToString returning JSON.stringify's output as it
+ * is; the definition stays as deployed. (States.Format still strips backslashes from its result.)
+ * The package's own dependencies are loaded by the caller's `require` (jest's registry in tests).
+ */
+function loadLocalSfn(): LocalSfn {
+  const file = require.resolve('aws-local-stepfunctions');
+  const source = fs.readFileSync(file, 'utf8');
+  if (source.split(JSON_TO_STRING_QUIRK).length !== 2) {
+    throw new Error(`sfn-local: States.JsonToString not found as expected in ${file}: review the JsonToString workaround after an upgrade`);
+  }
+  const dir = dirname(file);
+  const mod: { exports: any } = { exports: {} };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const requireFromPackage = (id: string) => require(require.resolve(id, { paths: [dir] }));
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const compiled = new Function('exports', 'require', 'module', '__filename', '__dirname', source.replace(JSON_TO_STRING_QUIRK, JSON_TO_STRING_FIXED));
+  compiled(mod.exports, requireFromPackage, mod, file, dir);
+  return mod.exports as LocalSfn;
+}
+
+const localSfn: LocalSfn = loadLocalSfn();
 
 export const FAKE_ACCOUNT = '123456789012';
 export const FAKE_REGION = 'us-east-1';

@@ -3,7 +3,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { DefinitionContext } from './context';
-import { FailureEndings, progress, toProgressOnError } from './endings';
+import { FailureEndings, progressRequest, verdictOutput } from './endings';
 import { lambdaThrottleRetry } from './retries';
 import { HumanApproval } from '../approval';
 import { APPROVAL_REJECTED_ERROR, ApprovalStage } from '../runtime/contracts';
@@ -21,14 +21,16 @@ export interface ApprovalStageOptions {
 const TIMEOUTS = ['States.Timeout', 'States.HeartbeatTimeout'];
 
 /**
- * Progress Awaiting Approval → Request Approval (`.waitForTaskToken`, answered by the approval
- * endpoint) → Approved by Human | Rejected by Human | [Escalate Approval →] Approval Timed Out, each a
- * verdict that continues at `recordOutcome`. Returns the stage's first state.
+ * Request Approval (`.waitForTaskToken`, answered by the approval endpoint; its function sends the
+ * 'approval' progress event) → Approved by Human | Parse Rejection → Rejected by Human | [Escalate
+ * Approval →] Approval Timed Out, each a verdict that continues at `recordOutcome`. Returns the
+ * stage's first state.
  */
 export function approvalStage(
   ctx: DefinitionContext, o: ApprovalStageOptions, recordOutcome: sfn.IChainable, endings: FailureEndings,
 ): sfn.IChainable {
   const heartbeat = o.approval.options.heartbeat;
+  // the first request also sends the 'approval' progress event (in the PutEvents call it makes anyway)
   const request = (id: string, stage: ApprovalStage, wait: Duration) => tasks.LambdaInvoke.jsonPath(ctx.scope, id, {
     lambdaFunction: o.requestFn,
     integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
@@ -43,6 +45,7 @@ export function approvalStage(
       summary: sfn.JsonPath.stringAt('$.reasoning.summary'),
       tools: sfn.JsonPath.objectAt('$.tools'),
       heartbeatSeconds: heartbeat?.toSeconds() ?? 0,
+      ...(stage === 'primary' ? { progress: progressRequest() } : {}),
     }),
     taskTimeout: sfn.Timeout.duration(wait),
     heartbeatTimeout: heartbeat ? sfn.Timeout.duration(heartbeat) : undefined,
@@ -58,6 +61,7 @@ export function approvalStage(
       'comment.$': '$.approval.comment',
       'approvalId.$': '$.approval.approvalId',
       'decidedAt.$': '$.approval.decidedAt',
+      ...verdictOutput(),
     },
     resultPath: '$.verdict',
   });
@@ -76,6 +80,7 @@ export function approvalStage(
       'comment.$': '$.approval.decision.comment',
       'approvalId.$': '$.approval.decision.approvalId',
       'decidedAt.$': '$.approval.decision.decidedAt',
+      ...verdictOutput(),
     },
     resultPath: '$.verdict',
   });
@@ -90,6 +95,7 @@ export function approvalStage(
       'comment': 'no decision before the approval timeout',
       'approvalId': '',
       'decidedAt.$': '$$.State.EnteredTime',
+      ...verdictOutput(),
     },
     resultPath: '$.verdict',
   });
@@ -111,9 +117,5 @@ export function approvalStage(
     primary.addCatch(timedOut, { errors: TIMEOUTS, resultPath: '$.approvalError' });
   }
   endings.catchAll(primary);
-
-  const awaiting = progress(ctx, 'Progress Awaiting Approval', 'approval', 'AWAITING_APPROVAL', 75);
-  toProgressOnError(awaiting, primary);
-  awaiting.next(primary);
-  return awaiting;
+  return primary;
 }

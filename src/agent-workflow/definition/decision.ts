@@ -1,12 +1,14 @@
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { DefinitionContext } from './context';
+import { verdictOutput } from './endings';
 import { ApprovalPolicy, fieldProblems } from '../approval';
 
 /**
  * The declarative decision: a Choice (`Decide`) over the policy, or straight to the verdict when
  * there is nothing to decide (a Choice with only a Default is not valid ASL). Every verdict is a Pass
- * that sets `$.verdict`; automatic ones continue at `recordOutcome`, those that need a person at
- * `awaitingApproval` (the approval stage, when the policy has one).
+ * that sets `$.verdict` (the execution's output, see `verdictOutput`); automatic ones continue at
+ * `recordOutcome`, those that need a person at `awaitingApproval` (the approval stage, when the
+ * policy has one).
  */
 export function decisionStage(
   ctx: DefinitionContext, policy: ApprovalPolicy, recordOutcome: sfn.IChainable, awaitingApproval?: sfn.IChainable,
@@ -21,6 +23,7 @@ export function decisionStage(
       'comment': '',
       'approvalId': '',
       'decidedAt.$': '$$.State.EnteredTime',
+      ...verdictOutput(),
     },
     resultPath: '$.verdict',
   });

@@ -3,29 +3,49 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { CatchAll, DefinitionContext } from './context';
 import { dynamoDbRetry, progressRetry } from './retries';
 import { SCHEMA_VIOLATION_ERROR } from '../runtime/contracts';
+import { PROGRESS, PROGRESS_DETAIL_TYPE, ProgressMilestone } from '../runtime/progress-events';
 
 // Progress events, audit records and the ends of the workflow: every execution ends recorded.
 
-/** A progress event on the workflow's bus (best effort: see `toProgressOnError`). */
-export function progress(ctx: DefinitionContext, id: string, step: string, status: string, percent: number): sfn.TaskStateBase {
+/**
+ * A progress event on the workflow's bus (best effort: see `toProgressOnError`). Where a handler of
+ * ours is on the path it sends the event instead (runtime/progress-events.ts, same detail): these
+ * states remain for a custom validator, the invalid input, approval-free ends and failures.
+ */
+export function progress(ctx: DefinitionContext, id: string, milestone: ProgressMilestone, options: { outputPath?: string } = {}): sfn.TaskStateBase {
   const t = tasks.EventBridgePutEvents.jsonPath(ctx.scope, id, {
     entries: [{
       eventBus: ctx.eventBus,
       source: ctx.eventSource,
-      detailType: 'Agent Workflow Progress',
+      detailType: PROGRESS_DETAIL_TYPE,
       detail: sfn.TaskInput.fromObject({
         workflow: ctx.workflowName,
         executionId: sfn.JsonPath.executionId,
-        step,
-        status,
-        percent,
+        step: milestone.step,
+        status: milestone.status,
+        percent: milestone.percent,
         at: sfn.JsonPath.stringAt('$$.State.EnteredTime'),
       }),
     }],
     resultPath: sfn.JsonPath.DISCARD,
+    outputPath: options.outputPath,
   });
   progressRetry(t);
   return t;
+}
+
+/** `progress` in a handler's task payload: the handler sends the milestone's event (runtime/progress-events.ts). */
+export function progressRequest(withStartTime = false): Record<string, string> {
+  return { 'executionId.$': '$$.Execution.Id', ...(withStartTime ? { 'startedAt.$': '$$.Execution.StartTime' } : {}) };
+}
+
+/**
+ * The keys of the execution's output that every verdict Pass adds to `$.verdict` (which is the
+ * output: see `outcomeEnding`), beside outcome, route, reason, approver, approverName, comment,
+ * approvalId and decidedAt.
+ */
+export function verdictOutput(): Record<string, string> {
+  return { 'executionId.$': '$$.Execution.Id', 'fields.$': '$.reasoning.fields', 'artifactKey.$': '$.reasoning.artifactKey' };
 }
 
 /** A progress event that cannot be sent does not stop the workflow. */
@@ -84,7 +104,7 @@ export function failureEndings(ctx: DefinitionContext, modelId: string): Failure
   // field would raise States.Runtime, which no Catch handles).
   const failureDetails = (id: string) => new sfn.Pass(ctx.scope, id, { parameters: { 'cause.$': 'States.JsonToString($.error)' }, resultPath: '$.failure' });
   const failureDetailsState = failureDetails('Failure Details');
-  const progressFailed = progress(ctx, 'Progress Failed', 'failed', 'FAILED', 100);
+  const progressFailed = progress(ctx, 'Progress Failed', PROGRESS.failed);
   toProgressOnError(progressFailed, failureDetailsState);
   const failedEnd = progressFailed.next(failureDetailsState).next(new sfn.Fail(ctx.scope, 'Workflow Failed', {
     errorPath: '$.error.Error', causePath: '$.failure.cause',
@@ -95,7 +115,7 @@ export function failureEndings(ctx: DefinitionContext, modelId: string): Failure
     cause: SJ('$.error'),
   }).next(failedEnd);
   const invalidAnswerDetails = failureDetails('Invalid Answer Details');
-  const progressInvalidAnswer = progress(ctx, 'Progress Invalid Answer', 'reasoning', 'FAILED', 100);
+  const progressInvalidAnswer = progress(ctx, 'Progress Invalid Answer', PROGRESS.invalidAnswer);
   toProgressOnError(progressInvalidAnswer, invalidAnswerDetails);
   const invalidAnswerEnd = progressInvalidAnswer.next(invalidAnswerDetails)
     .next(new sfn.Fail(ctx.scope, 'Invalid Model Answer', { error: SCHEMA_VIOLATION_ERROR, causePath: '$.failure.cause' }));
@@ -110,7 +130,11 @@ export function failureEndings(ctx: DefinitionContext, modelId: string): Failure
   return { catchAll, recordInvalidAnswer };
 }
 
-/** Record Outcome → Progress Completed → Result → Done: the end of every decided execution (reads `$.verdict`). */
+/**
+ * Record Outcome → Progress Completed: the end of every decided execution (reads `$.verdict`). The
+ * verdict Pass states build `$.verdict` as the execution's output (`verdictOutput`), so the last
+ * state selects it (OutputPath); when the event cannot be sent, Result does the same.
+ */
 export function outcomeEnding(ctx: DefinitionContext): sfn.TaskStateBase {
   const recordOutcome = audit(ctx, 'Record Outcome', {
     outcome: S('$.verdict.outcome'),
@@ -133,19 +157,8 @@ export function outcomeEnding(ctx: DefinitionContext): sfn.TaskStateBase {
     inputTokens: N('$.reasoning.usage.inputTokens'),
     outputTokens: N('$.reasoning.usage.outputTokens'),
   });
-  const progressCompleted = progress(ctx, 'Progress Completed', 'completed', 'COMPLETED', 100);
-  const result = new sfn.Pass(ctx.scope, 'Result', {
-    parameters: {
-      'outcome.$': '$.verdict.outcome',
-      'route.$': '$.verdict.route',
-      'reason.$': '$.verdict.reason',
-      'approver.$': '$.verdict.approver',
-      'executionId.$': '$$.Execution.Id',
-      'fields.$': '$.reasoning.fields',
-      'artifactKey.$': '$.reasoning.artifactKey',
-    },
-  });
-  toProgressOnError(progressCompleted, result);
-  recordOutcome.next(progressCompleted).next(result).next(new sfn.Succeed(ctx.scope, 'Done'));
+  const progressCompleted = progress(ctx, 'Progress Completed', PROGRESS.completed, { outputPath: '$.verdict' });
+  toProgressOnError(progressCompleted, new sfn.Pass(ctx.scope, 'Result', { outputPath: '$.verdict' }));
+  recordOutcome.next(progressCompleted);
   return recordOutcome;
 }

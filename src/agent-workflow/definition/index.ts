@@ -4,7 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { approvalStage } from './approval';
 import { DefinitionContext } from './context';
 import { decisionStage } from './decision';
-import { failureEndings, outcomeEnding, progress, toProgressOnError } from './endings';
+import { failureEndings, outcomeEnding } from './endings';
 import { reasoningStage } from './reasoning';
 import { toolsStage } from './tools';
 import { validationStage } from './validation';
@@ -32,20 +32,13 @@ export interface WorkflowDefinition {
 
 /**
  * The whole state machine (JSONPath, no variables: it runs in aws-local-stepfunctions too), stage by
- * stage, with a progress event between stages:
- * validation → reasoning → tools → decision → [approval] → outcome, and the failure endings.
+ * stage: validation → reasoning → tools → decision → [approval] → outcome, and the failure endings.
+ * Progress events come from the handlers already on the path (validator, reasoner, digest, approval
+ * request) and from states only where none is (a custom validator, the ends).
  * @internal
  */
 export function buildDefinition(ctx: DefinitionContext, config: ResolvedConfig, fns: DefinitionFunctions): WorkflowDefinition {
   const endings = failureEndings(ctx, config.reasoning.modelId);
-  const started = progress(ctx, 'Progress Started', 'started', 'RUNNING', 0);
-  const validated = progress(ctx, 'Progress Validated', 'validation', 'VALID', 20);
-  const reasoned = progress(ctx, 'Progress Reasoned', 'reasoning', 'DONE', 50);
-  const toolsDone = progress(ctx, 'Progress Tools Done', 'tools', 'DONE', 65);
-
-  const validation = validationStage(ctx, {
-    validatorFn: fns.validatorFn, customValidator: config.customValidator, rules: fns.rules,
-  }, endings, validated);
   const reasoning = reasoningStage(ctx, {
     reasoner: fns.reasoner,
     reasoningConfig: fns.reasoningConfig,
@@ -56,6 +49,9 @@ export function buildDefinition(ctx: DefinitionContext, config: ResolvedConfig, 
     reasoning: config.reasoning,
     snapshot: config.snapshot,
   }, endings);
+  const validation = validationStage(ctx, {
+    validatorFn: fns.validatorFn, customValidator: config.customValidator, rules: fns.rules,
+  }, endings, reasoning.start);
   const tools = toolsStage(ctx, config.tools, fns.reasoner, endings);
   const recordOutcome = outcomeEnding(ctx);
   const awaiting = config.approval && fns.approvalRequestFn ? approvalStage(ctx, {
@@ -67,14 +63,7 @@ export function buildDefinition(ctx: DefinitionContext, config: ResolvedConfig, 
   }, recordOutcome, endings) : undefined;
   const decide = decisionStage(ctx, config.policy, recordOutcome, awaiting);
 
-  toProgressOnError(started, validation);
-  toProgressOnError(validated, reasoning.start);
-  toProgressOnError(reasoned, tools.start);
-  toProgressOnError(toolsDone, decide);
-  validated.next(reasoning.start);
-  reasoning.end.next(reasoned);
-  reasoned.next(tools.start);
-  tools.end.next(toolsDone);
-  toolsDone.next(decide);
-  return { definition: started.next(validation), policyStatements: tools.policyStatements };
+  reasoning.end.next(tools.start);
+  tools.end.next(decide);
+  return { definition: validation, policyStatements: tools.policyStatements };
 }

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { DefinitionContext, Stage } from './context';
-import { FailureEndings } from './endings';
+import { FailureEndings, progressRequest } from './endings';
 import { dynamoDbRetry, lambdaThrottleRetry, modelRetry } from './retries';
 import { BedrockConverseOptions, ReasoningInvocation, StructuredOutput } from '../agent-reasoning';
 import { modelArns } from '../model-arns';
@@ -38,6 +38,8 @@ export function reasoningStage(ctx: DefinitionContext, o: ReasoningStageOptions,
     'validation.$': '$.validation',
     'config': o.reasoningConfig,
     ...(mode === 'checkpoint' ? { 'raw.$': '$.reasoning' } : {}),
+    // the reasoner sends the 'reasoning' progress event once the answer is checked and checkpointed
+    'progress': progressRequest(),
   });
   if (o.invocation === ReasoningInvocation.LAMBDA) {
     const reason = tasks.LambdaInvoke.jsonPath(ctx.scope, 'Reason', {

@@ -22,9 +22,9 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'X-Content-Type-Options': 'nosniff',
 };
 
-/** Longest comment kept (characters). */
+/** Longest comment accepted (characters, as a browser's `maxlength` counts them); a longer one is refused, never cut. */
 export const MAX_COMMENT_LENGTH = 1000;
-/** Longest approver name kept (characters). */
+/** Longest approver name accepted (characters); a longer one is refused, never cut. */
 export const MAX_NAME_LENGTH = 100;
 
 const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' };
@@ -69,11 +69,15 @@ export type ResultKind =
   | 'expired'
   | 'closed'
   | 'forged'
+  | 'retired-key'
   | 'malformed'
   | 'not-found'
   | 'route-not-found'
   | 'method-not-allowed'
-  | 'try-again';
+  | 'try-again'
+  | 'too-long'
+  | 'not-applied'
+  | 'unknown';
 
 interface ResultSpec {
   readonly statusCode: number;
@@ -88,11 +92,30 @@ export const RESULTS: Readonly<Record<ResultKind, ResultSpec>> = {
   'expired': { statusCode: 410, title: 'Link expired', message: 'This approval link has expired. Nothing was decided.' },
   'closed': { statusCode: 410, title: 'No longer waiting', message: 'The workflow is no longer waiting for this approval. Nothing was decided.' },
   'forged': { statusCode: 403, title: 'Invalid link', message: 'This link is not valid. Use the link from the approval message, unchanged.' },
+  'retired-key': {
+    statusCode: 410,
+    title: 'Link signed with a retired key',
+    message: 'This link was signed with a key that has since been retired by a key rotation. Nothing was decided. '
+      + 'The approval may still be waiting: ask the workflow\'s operators to decide it another way.',
+  },
   'malformed': { statusCode: 400, title: 'Malformed request', message: 'The link or the form is incomplete or malformed. Use the link from the approval message, unchanged.' },
   'not-found': { statusCode: 404, title: 'Approval not found', message: 'No such approval (it may have been removed after it expired).' },
   'route-not-found': { statusCode: 404, title: 'Not found', message: 'Nothing here.' },
   'method-not-allowed': { statusCode: 405, title: 'Method not allowed', message: 'Only GET and POST are supported.' },
   'try-again': { statusCode: 503, title: 'Please try again', message: 'The decision could not be delivered right now. Nothing was decided: please try again in a minute.' },
+  'too-long': { statusCode: 400, title: 'Too long', message: 'The comment or the name is too long. Nothing was decided: shorten it and send the form again.' },
+  'not-applied': {
+    statusCode: 503,
+    title: 'Not applied: please try again',
+    message: 'Your decision was not applied: Step Functions answered with an error, and the workflow\'s history shows no decision for this approval. '
+      + 'Please try again in a minute.',
+  },
+  'unknown': {
+    statusCode: 503,
+    title: 'Outcome unknown',
+    message: 'Step Functions answered with an error and the workflow\'s history could not be read, so it is not known whether your decision was applied. '
+      + 'Open the link again in a few minutes and confirm again: the workflow keeps the first decision it received, and the answer will say which one that was.',
+  },
 };
 
 function page(title: string, content: string): string {
@@ -126,7 +149,7 @@ function json(statusCode: number, body: Record<string, unknown>, extraHeaders: R
 export function resultResponse(
   kind: ResultKind,
   asJson: boolean,
-  options: { readonly message?: string; readonly details?: Record<string, string>; readonly headers?: Record<string, string> } = {},
+  options: { readonly message?: string; readonly details?: Record<string, string | number>; readonly headers?: Record<string, string> } = {},
 ): HttpResponse {
   const spec = RESULTS[kind];
   const message = options.message ?? spec.message;
@@ -207,7 +230,7 @@ export function confirmResponse(model: ConfirmPageModel, asJson: boolean): HttpR
       : [
         `<p><label for="comment">Comment (optional, at most ${MAX_COMMENT_LENGTH} characters)</label><br>`,
         `<textarea id="comment" name="comment" rows="4" maxlength="${MAX_COMMENT_LENGTH}"></textarea></p>`,
-        '<p><label for="name">Your name (optional)</label><br>',
+        `<p><label for="name">Your name (optional, at most ${MAX_NAME_LENGTH} characters)</label><br>`,
         `<input type="text" id="name" name="name" maxlength="${MAX_NAME_LENGTH}" autocomplete="name"></p>`,
       ].join('\n'),
     `<button type="submit" class="${escapeHtml(model.action)}">${escapeHtml(text.button)}</button>`,

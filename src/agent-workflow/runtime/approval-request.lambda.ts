@@ -3,8 +3,9 @@
  *
  * Records the pending approval (the task token stays in DynamoDB, never in a message), notifies the
  * approvers over SNS with signed links to a confirm page, and announces it on EventBridge.
- * Idempotent: the approval id is an HMAC of the task token, so a retried invocation finds its own
- * item (never resetting it) and does not mail again once the notification went out.
+ * Idempotent: the approval id is a hash of the task token (not of the signing key), so a retried
+ * invocation finds its own item (never resetting it), even after a key rotation, and does not mail
+ * again once the notification went out.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
@@ -12,9 +13,11 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ApprovalItem, ApprovalRequestEvent, ApprovalStage, Scalar } from './contracts';
-import { approvalIdFor, buildLinks } from './link-signing';
+import { approvalIdOf, buildLinks, SigningKeySource } from './link-signing';
 import { structuredLog } from './log';
+import { failedEntries, parseProgressRequest, PROGRESS, progressEntry } from './progress-events';
 import { signingKeyLoader } from './signing-key';
+import { cleanText, defangLinks, eventText, quoteUntrusted, UNTRUSTED_LINE_PREFIX, untrustedJson, untrustedLines, wrapText } from './untrusted-text';
 import { documentClient } from '../../core/runtime/document-client';
 import { requireEnv } from '../../core/runtime/env';
 import { StructuredLog } from '../../core/runtime/log';
@@ -52,8 +55,8 @@ export interface ApprovalRequestDeps {
   readonly ddb: DynamoDBDocumentClient;
   readonly sns: SNSClient;
   readonly events: EventBridgeClient;
-  /** The HMAC signing key (SecretString of SIGNING_SECRET_ARN). */
-  readonly signingKey: () => Promise<string>;
+  /** The HMAC signing keys (versions of SIGNING_SECRET_ARN): links are signed with the current one. */
+  readonly signingKey: SigningKeySource;
   readonly now: () => Date;
   readonly log: Log;
 }
@@ -137,10 +140,6 @@ export function snsSubject(workflowName: string, stage: ApprovalStage, reason: s
   return ascii.length <= 100 ? ascii : `${ascii.slice(0, 97).trimEnd()}...`;
 }
 
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
-}
-
 function compactJson(value: unknown): string {
   try {
     return JSON.stringify(value) ?? 'null';
@@ -157,49 +156,95 @@ export interface NotificationModel {
   readonly links: { readonly approve: string; readonly reject: string; readonly heartbeat?: string };
 }
 
-/** The plain-text message: what is to be decided, and the signed links. Never the task token. */
-export function notificationMessage(model: NotificationModel): string {
-  const { request } = model;
+/** The line that opens the untrusted part of the message (nothing of untrusted origin can start a line with it). */
+export const UNTRUSTED_SEPARATOR = '==================== UNTRUSTED CONTENT BELOW ====================';
+/** The line that closes it. */
+export const UNTRUSTED_END = '==================== END OF UNTRUSTED CONTENT ===================';
+/** Width of the untrusted values' lines (after the prefix and indent). */
+const WRAP = 72;
+/** Limits of what the message shows (characters): the approval page and the artifact keep the rest. */
+const SHOW = { key: 1024, summary: 2000, fieldName: 64, fieldValue: 300, fields: 50, tool: 800, toolsTotal: 4000, reason: 1000 } as const;
+
+function scalarText(value: Scalar): string {
+  return typeof value === 'string' ? quoteUntrusted(value, SHOW.fieldValue) : String(value);
+}
+
+/** A labelled value: the label, then the value wrapped on indented lines. */
+function labelled(label: string, value: string): string[] {
+  return [label, ...wrapText(value, WRAP).map((l) => `  ${l}`)];
+}
+
+/** `name: value` wrapped, continuation lines indented further. */
+function entry(name: string, value: string): string[] {
+  const [first, ...rest] = wrapText(`${name}: ${value}`, WRAP);
+  return [`  ${first}`, ...rest.map((l) => `    ${l}`)];
+}
+
+/** What the upload and the model put into the message: quoted, cut, one value per line, each line prefixed. */
+function untrustedPart(request: ApprovalRequestEvent): string[] {
   const s = request.subject;
-  const object = `s3://${s.bucket}/${s.key}${s.versionId ? ` (version ${s.versionId})` : ''}`;
-  const fields = Object.entries(request.fields).slice(0, 50).map(([k, v]) => `  ${k}: ${cut(v === null ? 'null' : String(v), 300)}`);
-  let toolBudget = 4000;
+  const fieldEntries = Object.entries(request.fields);
+  const fields = fieldEntries.slice(0, SHOW.fields).flatMap(([k, v]) => entry(quoteUntrusted(k, SHOW.fieldName), scalarText(v)));
+  if (fieldEntries.length > SHOW.fields) fields.push(`  (${fieldEntries.length - SHOW.fields} more fields omitted)`);
+  let toolBudget: number = SHOW.toolsTotal;
   const tools: string[] = [];
   for (const [name, value] of Object.entries(request.tools)) {
-    const line = `  ${name}: ${cut(compactJson(value), 800)}`;
-    if (line.length > toolBudget) {
+    const [shownName, shownValue] = [quoteUntrusted(name, SHOW.fieldName), untrustedJson(compactJson(value), SHOW.tool)];
+    if (shownName.length + shownValue.length > toolBudget) {
       tools.push('  (more tool results omitted)');
       break;
     }
-    toolBudget -= line.length;
-    tools.push(line);
+    toolBudget -= shownName.length + shownValue.length;
+    tools.push(...entry(shownName, shownValue));
   }
-  return [
-    `Workflow ${model.workflowName} is waiting for a human decision${request.stage === 'escalation' ? ' (ESCALATED: the first approver did not answer in time)' : ''}.`,
+  const summary = cleanText(request.summary);
+  return untrustedLines([
+    ...labelled('Object key (chosen by the uploader):', quoteUntrusted(s.key, SHOW.key)),
+    `Bucket: ${quoteUntrusted(s.bucket, 63)}${s.versionId ? `  Version: ${quoteUntrusted(s.versionId, 1024)}` : ''}`,
     '',
-    `Reason: ${cut(request.reason, 1000)}`,
-    `Object: ${object}`,
-    `Execution: ${request.executionId}`,
-    `Approval id: ${model.approvalId}`,
-    `Expires: ${new Date(model.expiresAt * 1000).toISOString()}`,
+    ...(summary ? labelled('Summary (written by the model):', quoteUntrusted(summary, SHOW.summary)) : ['Summary (written by the model): (none)']),
     '',
-    'Summary:',
-    cut(request.summary, 2000) || '(none)',
-    '',
-    'Fields:',
+    'Fields (the model\'s answer):',
     ...(fields.length > 0 ? fields : ['  (none)']),
     '',
     'Tool results:',
     ...(tools.length > 0 ? tools : ['  (none)']),
+  ]);
+}
+
+/**
+ * The plain-text message, in a fixed layout that untrusted text cannot imitate: first the workflow's
+ * own part (workflow, approval id, expiry, reason, the signed links), then a separator, then what the
+ * upload and the model said, every value quoted and cleaned (untrusted-text.ts) and every line
+ * prefixed with `| `, then a closing line. Never the task token.
+ */
+export function notificationMessage(model: NotificationModel): string {
+  const { request } = model;
+  const heartbeat = (request.heartbeatSeconds ?? 0) > 0 && model.links.heartbeat
+    ? [`Reviewing (resets the ${Math.round(request.heartbeatSeconds! / 60)}-minute acknowledgement deadline, decides nothing): ${model.links.heartbeat}`]
+    : [];
+  return [
+    `Workflow ${eventText(model.workflowName, 100)} is waiting for a human decision${request.stage === 'escalation' ? ' (ESCALATED: the first approver did not answer in time)' : ''}.`,
+    '',
+    `Approval id: ${model.approvalId}`,
+    `Expires: ${new Date(model.expiresAt * 1000).toISOString()}`,
+    `Reason: ${defangLinks(eventText(request.reason, SHOW.reason))}`,
+    `Execution: ${defangLinks(eventText(request.executionId, 2048))}`,
     '',
     'Each link opens a confirmation page; nothing is decided until you press its button.',
     `Approve: ${model.links.approve}`,
     `Reject:  ${model.links.reject}`,
-    ...((request.heartbeatSeconds ?? 0) > 0 && model.links.heartbeat
-      ? [`Reviewing (resets the ${Math.round(request.heartbeatSeconds! / 60)}-minute acknowledgement deadline, decides nothing): ${model.links.heartbeat}`]
-      : []),
+    ...heartbeat,
     '',
     'The links expire with the approval. Do not forward this message: anyone with the links can decide.',
+    'These are the only links of this message.',
+    '',
+    UNTRUSTED_SEPARATOR,
+    'Everything below came from the upload (object key) or from the model and the tools, and is',
+    `untrusted: each value is quoted, on lines starting with "${UNTRUSTED_LINE_PREFIX.trim()}", with links disabled ([:]//).`,
+    'It decides nothing; do not follow instructions or links in it.',
+    ...untrustedPart(request),
+    UNTRUSTED_END,
   ].join('\n');
 }
 
@@ -209,11 +254,14 @@ function isConditionalCheckFailed(err: unknown): boolean {
 
 export async function handle(event: unknown, config: ApprovalRequestConfig, deps: ApprovalRequestDeps): Promise<ApprovalRequestResult> {
   const request = parseApprovalRequest(event);
+  // `progress` (the first request only): the 'approval' progress event joins the announcement
+  const progress = parseProgressRequest(isRecord(event) ? event.progress : undefined, 'Invalid approval request: progress');
   const topicArn = request.stage === 'primary' ? config.primaryTopicArn : config.escalationTopicArn;
   if (!topicArn) throw invalid("stage 'escalation' requested but ESCALATION_TOPIC_ARN is empty (no escalation configured)");
 
-  const key = await deps.signingKey();
-  const approvalId = approvalIdFor(key, request.taskToken);
+  // links are signed with the current key (its VersionId named in each link)
+  const key = (await deps.signingKey.keys()).current;
+  const approvalId = approvalIdOf(request.taskToken);
   const now = Math.floor(deps.now().getTime() / 1000);
   const subjectKey = `s3://${request.subject.bucket}/${request.subject.key}`;
   const fresh: StoredApprovalItem = {
@@ -268,25 +316,27 @@ export async function handle(event: unknown, config: ApprovalRequestConfig, deps
 
   // The event is for dashboards; the approvers already have the links. A failure to announce is
   // logged, not thrown: failing the task now would end an execution whose links are in mailboxes.
+  const awaiting = progress ? [progressEntry(config, progress.executionId, PROGRESS.awaitingApproval, deps.now().toISOString())] : [];
   try {
     const put = await deps.events.send(new PutEventsCommand({
       Entries: [{
         EventBusName: config.eventBusName,
         Source: config.eventSource,
         DetailType: 'Approval Requested',
+        // strings from the state are cleaned as in the message (one line, no control or invisible characters, cut)
         Detail: JSON.stringify({
-          workflow: config.workflowName,
-          executionId: request.executionId,
+          workflow: eventText(config.workflowName, 100),
+          executionId: eventText(request.executionId, 2048),
           approvalId,
           stage: request.stage,
-          reason: request.reason,
+          reason: eventText(request.reason),
           expiresAt: new Date(item.expiresAt * 1000).toISOString(),
         }),
-      }],
+      }, ...awaiting],
     }));
-    if ((put.FailedEntryCount ?? 0) > 0) {
-      const entry = put.Entries?.find((e) => e.ErrorCode);
-      deps.log.error('the Approval Requested event was not accepted', { approvalId, errorCode: entry?.ErrorCode ?? 'unknown', errorMessage: entry?.ErrorMessage });
+    for (const f of failedEntries(1 + awaiting.length, put)) {
+      const what = f.index === 1 ? 'the approval progress event' : 'the Approval Requested event';
+      deps.log.error(`${what} was not accepted`, { approvalId, errorCode: f.errorCode, errorMessage: f.errorMessage });
     }
   } catch (err) {
     deps.log.error('the Approval Requested event could not be sent', { approvalId, error: err instanceof Error ? err.name : String(err) });
@@ -305,7 +355,8 @@ function init(): { config: ApprovalRequestConfig; deps: ApprovalRequestDeps; log
   if (runtime) return runtime;
   const config = readApprovalRequestConfig(process.env);
   const logger = new Logger({ serviceName: 'agent-workflow-approval-request' });
-  const signingKey = signingKeyLoader(secrets, config.signingSecretArn);
+  // signs with AWSCURRENT only (verifying is the endpoint's)
+  const signingKey = signingKeyLoader(secrets, config.signingSecretArn, { previous: false });
   runtime = {
     config,
     logger,

@@ -21,7 +21,7 @@ export interface WorkflowRequest {
   readonly key: string;
   /** S3 version id when the bucket is versioned. */
   readonly versionId?: string | null;
-  /** Memory scope: actor (e.g. customer id). Falls back to object metadata `actor_id`. */
+  /** Memory scope: actor (e.g. customer id). Falls back to object metadata `actor_id`; ignored when the workflow takes the actor from a key segment. */
   readonly actorId?: string | null;
   /** Memory scope: session. Falls back to object metadata `session_id`. */
   readonly sessionId?: string | null;
@@ -56,6 +56,15 @@ export interface ValidationRules {
   readonly snapshotBucket?: string;
   /** Key prefix of the copies (e.g. `inputs/`). */
   readonly snapshotPrefix?: string;
+  /** Accept keys with control characters (U+0000-U+001F, U+007F-U+009F); absent/false = such a key is invalid input. */
+  readonly allowControlCharactersInKey?: boolean;
+  /**
+   * Key segments (split on '/', counted from 0) the definition reads: each must be a non-empty folder of
+   * the key (not its last segment, the object's name), else the input is invalid.
+   */
+  readonly requiredKeySegments?: number[];
+  /** The memory actor id is this key segment (the request's actorId and the `actor_id` metadata are ignored). Absent = not from the key. */
+  readonly actorIdKeySegment?: number;
 }
 
 export interface ValidateInputEvent {
@@ -82,6 +91,11 @@ export interface ValidationResult {
   readonly analysisKey: string;
   /** S3 user metadata, keys lower-cased with every char outside [a-z0-9_] replaced by `_`; at most 20 keys, values at most 256 chars. */
   readonly metadata: Record<string, string>;
+  /**
+   * The key split on '/' (its first 20 segments; `AgentField.keySegment(n)` reads `$.validation.keySegments[n]`).
+   * Always present in the built-in validator's results ([] when invalid); a custom validator may omit it.
+   */
+  readonly keySegments?: string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -251,7 +265,11 @@ export const METRIC = {
   rejectedLinks: 'RejectedApprovalLinks',
 } as const;
 
-/** Audit table: partition key `executionId`, sort key `recordId` (`OUTCOME`, `APPROVAL#<id>`). */
+/**
+ * Audit table: partition key `executionId`, sort key `recordId` (`OUTCOME`, `APPROVAL#<id>`,
+ * `ATTEMPT#<ISO time>#<nonce>`); attempts no approval vouches for use the partition
+ * `unattributed#<yyyy-mm-dd>` (see approval-audit.ts).
+ */
 export const AUDIT_KEYS = { partitionKey: 'executionId', sortKey: 'recordId' } as const;
 /** Context table: partition key `scope` (memory scope or `execution#<id>`), sort key `checkpointId`. */
 export const CONTEXT_KEYS = { partitionKey: 'scope', sortKey: 'checkpointId' } as const;

@@ -11,6 +11,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { BedrockRuntimeClient, ConverseCommand, ConverseCommandInput, ConverseCommandOutput } from '@aws-sdk/client-bedrock-runtime';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
@@ -22,6 +23,8 @@ import {
 } from './contracts';
 import { checkSchema, validateValue } from './json-schema';
 import { structuredLog } from './log';
+import { parseProgressRequest, PROGRESS, ProgressSender, readProgressConfig, sendProgress } from './progress-events';
+import { parseToolProjections, projectToolResults } from './tool-results';
 import { documentClient } from '../../core/runtime/document-client';
 import { StructuredLog } from '../../core/runtime/log';
 
@@ -184,6 +187,8 @@ export interface ReasonerDeps {
   readonly metrics: ReasonerMetrics;
   readonly log: ReasonerLog;
   readonly now: () => Date;
+  /** Sends the 'reasoning' (and, in digest mode, 'tools') progress event when the payload asks (runtime/progress-events.ts). */
+  readonly progress?: ProgressSender;
 }
 
 function namedError(name: string, message: string): Error {
@@ -272,6 +277,7 @@ async function summarize(deps: ReasonerDeps, modelId: string, answer: unknown, f
 /** Handles one reasoning task. Exported for tests (clients, clock, metrics and log injected). */
 export async function handle(event: unknown, deps: ReasonerDeps): Promise<ReasonResult> {
   const ev = parseReasonEvent(event);
+  const progress = parseProgressRequest((event as { progress?: unknown }).progress, 'invalid reasoner event: event.progress');
   const { config, validation } = ev;
   const renderedPrompt = renderPrompt(config.prompt, validation);
   const hash = promptHash(config.systemPrompt, renderedPrompt, config.outputSchema);
@@ -362,6 +368,7 @@ export async function handle(event: unknown, deps: ReasonerDeps): Promise<Reason
     },
   }));
   deps.log.info('reasoning step done', { step: ev.step, artifactKey, checkpointId, usage, stopReason });
+  await sendProgress(deps.progress, progress, [{ milestone: PROGRESS.reasoned }]);
 
   return {
     valid: true,
@@ -424,24 +431,61 @@ function init(): { deps: ReasonerDeps; flush: () => void } {
       metrics,
       now: () => new Date(),
       log: structuredLog(logger),
+      progress: progressSender(),
     },
   };
   return cached;
 }
 
-/**
- * The digest of the tool results for the audit trail (`sha256` of their canonical JSON). Done here
- * rather than with States.Hash, whose input is limited to 10,000 characters.
- */
-export function digestToolResults(event: unknown): { value: string; bytes: number } {
-  const tools = (event as { tools?: unknown } | null)?.tools;
-  if (tools === null || typeof tools !== 'object' || Array.isArray(tools)) throw new Error('invalid digest event: tools must be an object');
-  return { value: sha256Digest(tools).replace(/^sha256:/, ''), bytes: Buffer.byteLength(JSON.stringify(tools), 'utf8') };
+function progressSender(): ProgressSender {
+  const events = new EventBridgeClient({});
+  return {
+    config: readProgressConfig(process.env),
+    putEvents: (input) => events.send(new PutEventsCommand(input)),
+    log: structuredLog(logger),
+    now: () => new Date(),
+  };
 }
 
-export async function handler(event: unknown): Promise<ReasonResult | { value: string; bytes: number }> {
-  if ((event as { mode?: unknown } | null)?.mode === 'digest') return digestToolResults(event);
+/** The digest of tool results: `sha256` (hex) of their canonical JSON, and their size as JSON. */
+export interface ToolsDigest {
+  readonly value: string;
+  readonly bytes: number;
+}
+
+/** Digest mode with GetItem projections: the projected results and their digest (merged over the state by "Use Tool Results"). */
+export interface ProjectedToolResults {
+  readonly tools: Record<string, unknown>;
+  readonly toolsDigest: ToolsDigest;
+}
+
+/**
+ * Digest mode: the digest of the tool results for the audit trail. Done here rather than with
+ * States.Hash, whose input is limited to 10,000 characters. With `projections` (the GetItem tools'
+ * specs), each such tool's raw result is projected first (runtime/tool-results.ts) and the answer
+ * carries the projected results; without, the answer is the digest alone.
+ */
+export function digestToolResults(event: unknown): ToolsDigest | ProjectedToolResults {
+  const e = (event ?? {}) as { tools?: unknown; projections?: unknown };
+  const tools = e.tools;
+  if (tools === null || typeof tools !== 'object' || Array.isArray(tools)) throw new Error('invalid digest event: tools must be an object');
+  const digestOf = (value: object): ToolsDigest => ({ value: sha256Digest(value).replace(/^sha256:/, ''), bytes: Buffer.byteLength(JSON.stringify(value), 'utf8') });
+  if (e.projections === undefined) return digestOf(tools);
+  const projected = projectToolResults(tools as Record<string, unknown>, parseToolProjections(e.projections, 'invalid digest event: projections'));
+  return { tools: projected, toolsDigest: digestOf(projected) };
+}
+
+/** Digest mode, then the 'tools' progress event when the payload asks for it. */
+export async function handleDigest(event: unknown, deps: Pick<ReasonerDeps, 'progress'>): Promise<ToolsDigest | ProjectedToolResults> {
+  const progress = parseProgressRequest((event as { progress?: unknown } | null)?.progress, 'invalid digest event: progress');
+  const result = digestToolResults(event);
+  await sendProgress(deps.progress, progress, [{ milestone: PROGRESS.toolsDone }]);
+  return result;
+}
+
+export async function handler(event: unknown): Promise<ReasonResult | ToolsDigest | ProjectedToolResults> {
   const { deps, flush } = init();
+  if ((event as { mode?: unknown } | null)?.mode === 'digest') return handleDigest(event, deps);
   try {
     return await handle(event, deps);
   } catch (err) {

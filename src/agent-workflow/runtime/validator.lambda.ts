@@ -12,9 +12,12 @@
  */
 import { createHash } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { CopyObjectCommand, GetObjectCommand, HeadObjectCommand, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { ValidateInputEvent, ValidationResult, ValidationRules } from './contracts';
+import { structuredLog } from './log';
 import { isCheckedContentType, MAGIC_BYTES_LENGTH, magicMatches, normalizeContentType } from './magic-bytes';
+import { parseProgressRequest, PROGRESS, ProgressRequest, ProgressSender, readProgressConfig, sendProgress } from './progress-events';
 
 const logger = new Logger({ serviceName: 'agent-workflow-validator' });
 const s3 = new S3Client({});
@@ -25,6 +28,8 @@ export type ValidatorLog = Pick<Logger, 'info' | 'warn'>;
 export interface ValidatorDeps {
   readonly s3: S3Client;
   readonly log?: ValidatorLog;
+  /** Sends the 'started' and 'validation' progress events when the payload asks (runtime/progress-events.ts). */
+  readonly progress?: ProgressSender;
 }
 
 /** S3's limit on key length, in UTF-8 bytes. */
@@ -34,6 +39,11 @@ export const MAX_METADATA_KEYS = 20;
 export const MAX_METADATA_VALUE_LENGTH = 256;
 /** actorId / sessionId limit; they become part of the memory scope key. */
 export const MAX_SCOPE_ID_LENGTH = 128;
+/** Key segments in the result (`AgentField.keySegment` reads 0..19). */
+export const MAX_KEY_SEGMENTS = 20;
+/** Control characters refused in keys unless the rules allow them (C0, DEL, C1). */
+// eslint-disable-next-line no-control-regex
+const KEY_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** S3 errors that mean "this object (version) does not exist": invalid input, not a failure. */
 const NOT_FOUND_ERRORS = new Set(['NotFound', 'NoSuchKey', 'NoSuchVersion']);
@@ -74,6 +84,7 @@ function emptyResult(reason: string, bucket: string, key: string, versionId: str
     analysisBucket: '',
     analysisKey: '',
     metadata: {},
+    keySegments: [],
   };
 }
 
@@ -81,6 +92,8 @@ function emptyResult(reason: string, bucket: string, key: string, versionId: str
 function checkRules(rules: unknown): ValidationRules {
   if (!isRecord(rules)) throw new Error('ValidateInputEvent.rules is missing');
   const { maxSizeBytes, contentTypes, checkMagicBytes, bucket, prefix, requiredMetadata, snapshotBucket, snapshotPrefix } = rules;
+  const { allowControlCharactersInKey, requiredKeySegments, actorIdKeySegment } = rules;
+  const isSegmentIndex = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n >= 0 && n < MAX_KEY_SEGMENTS;
   if (typeof maxSizeBytes !== 'number' || !(maxSizeBytes >= 0)) throw new Error('rules.maxSizeBytes must be a non-negative number');
   if (!Array.isArray(contentTypes) || !contentTypes.every((c) => typeof c === 'string')) throw new Error('rules.contentTypes must be a string array');
   if (typeof checkMagicBytes !== 'boolean') throw new Error('rules.checkMagicBytes must be a boolean');
@@ -91,6 +104,11 @@ function checkRules(rules: unknown): ValidationRules {
   }
   if (snapshotBucket !== undefined && typeof snapshotBucket !== 'string') throw new Error('rules.snapshotBucket must be a string');
   if (snapshotPrefix !== undefined && typeof snapshotPrefix !== 'string') throw new Error('rules.snapshotPrefix must be a string');
+  if (allowControlCharactersInKey !== undefined && typeof allowControlCharactersInKey !== 'boolean') throw new Error('rules.allowControlCharactersInKey must be a boolean');
+  if (requiredKeySegments !== undefined && (!Array.isArray(requiredKeySegments) || !requiredKeySegments.every(isSegmentIndex))) {
+    throw new Error(`rules.requiredKeySegments must be an array of integers in 0..${MAX_KEY_SEGMENTS - 1}`);
+  }
+  if (actorIdKeySegment !== undefined && !isSegmentIndex(actorIdKeySegment)) throw new Error(`rules.actorIdKeySegment must be an integer in 0..${MAX_KEY_SEGMENTS - 1}`);
   return {
     maxSizeBytes,
     contentTypes,
@@ -100,7 +118,28 @@ function checkRules(rules: unknown): ValidationRules {
     requiredMetadata: requiredMetadata ?? [],
     snapshotBucket: snapshotBucket ?? '',
     snapshotPrefix: snapshotPrefix ?? '',
+    allowControlCharactersInKey: allowControlCharactersInKey ?? false,
+    requiredKeySegments: (requiredKeySegments as number[] | undefined) ?? [],
+    actorIdKeySegment: actorIdKeySegment as number | undefined,
   };
+}
+
+/**
+ * The key's segments (split on '/'), after checking the ones the definition reads: each must be a
+ * non-empty folder of the key, not its last segment (the object's name, which the uploader chooses
+ * freely even where IAM restricts the folders). Throws InvalidInput.
+ */
+function keySegmentsOf(key: string, rules: ValidationRules): string[] {
+  const segments = key.split('/');
+  const actor = rules.actorIdKeySegment !== undefined ? [rules.actorIdKeySegment] : [];
+  const read = [...new Set([...(rules.requiredKeySegments ?? []), ...actor])].sort((a, b) => a - b);
+  const missing = read.filter((i) => i >= segments.length - 1 || segments[i] === '');
+  if (missing.length > 0) {
+    const example = [...Array(Math.max(...read) + 1).keys()].map((i) => (read.includes(i) ? `<segment ${i}>` : '...')).join('/');
+    throw new InvalidInput(`key has no (non-empty) folder segment ${missing.join(', ')}: the workflow reads key segment${read.length > 1 ? 's' : ''} `
+      + `${read.join(', ')} (split on '/', counted from 0), so keys must look like ${example}/<name>`);
+  }
+  return segments.slice(0, MAX_KEY_SEGMENTS);
 }
 
 function optionalString(request: Record<string, unknown>, field: string): string | null {
@@ -220,6 +259,13 @@ async function validate(event: ValidateInputEvent, rules: ValidationRules, deps:
     // Literal for S3, but tools that normalise paths would read another object: refuse the ambiguity.
     throw new InvalidInput("key has a '.' or '..' path segment");
   }
+  const control = rules.allowControlCharactersInKey ? null : KEY_CONTROL_CHARACTER.exec(req.key);
+  if (control) {
+    // A line break or escape sequence in a key would reach people as text (messages, pages, logs).
+    const code = control[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new InvalidInput(`key contains a control character (U+${code} at position ${control.index}); set allowControlCharactersInKey to accept such keys`);
+  }
+  const keySegments = keySegmentsOf(req.key, rules);
 
   const head = await headObject(deps, req);
   const size = head.ContentLength ?? 0;
@@ -242,7 +288,8 @@ async function validate(event: ValidateInputEvent, rules: ValidationRules, deps:
   if (missing.length > 0) {
     throw new InvalidInput(`missing object metadata: ${missing.map((m) => `${m} (x-amz-meta-${m.replace(/_/g, '-')})`).join(', ')}`);
   }
-  const actorId = req.actorId ?? metadata.actor_id ?? '';
+  // The key segment, when configured: IAM can restrict where an uploader writes, not what metadata it sets.
+  const actorId = rules.actorIdKeySegment !== undefined ? keySegments[rules.actorIdKeySegment] : req.actorId ?? metadata.actor_id ?? '';
   const sessionId = req.sessionId ?? metadata.session_id ?? '';
   checkScopeId(actorId, 'actorId');
   checkScopeId(sessionId, 'sessionId');
@@ -260,6 +307,7 @@ async function validate(event: ValidateInputEvent, rules: ValidationRules, deps:
     memoryScope: memoryScopeFor(actorId, sessionId),
     ...(await snapshot(deps, req, rules, versionId, etag)),
     metadata,
+    keySegments,
   };
 }
 
@@ -292,9 +340,11 @@ async function snapshot(
 export async function handle(event: ValidateInputEvent, deps: ValidatorDeps): Promise<ValidationResult> {
   const log = deps.log ?? logger;
   const rules = checkRules(event?.rules);
+  const progress = parseProgressRequest((event as { progress?: unknown } | undefined)?.progress, 'ValidateInputEvent.progress');
   try {
     const result = await validate(event, rules, deps);
     log.info('Input valid', { bucket: result.bucket, key: result.key, versionId: result.versionId, size: result.size, contentType: result.contentType });
+    await reportProgress(deps, progress, true);
     return result;
   } catch (err) {
     if (!(err instanceof InvalidInput)) throw err;
@@ -305,10 +355,31 @@ export async function handle(event: ValidateInputEvent, deps: ValidatorDeps): Pr
     const versionId = known(request.versionId, MAX_KEY_BYTES) || null;
     const result = emptyResult(err.reason, known(request.bucket, 63), known(request.key, MAX_KEY_BYTES), versionId);
     log.warn('Invalid input', { reason: result.reason, bucket: result.bucket, key: result.key, versionId: result.versionId });
+    await reportProgress(deps, progress, false);
     return result;
   }
 }
 
+/**
+ * With an answer (valid or not; a thrown error sends nothing, the failure ending reports it): one
+ * PutEvents call with 'started' (at the execution's start) and, for a valid input, 'validation'.
+ */
+async function reportProgress(deps: ValidatorDeps, request: ProgressRequest | undefined, valid: boolean): Promise<void> {
+  const started = { milestone: PROGRESS.started, at: request?.startedAt };
+  await sendProgress(deps.progress, request, valid ? [started, { milestone: PROGRESS.validated }] : [started]);
+}
+
+let progressSender: ProgressSender | undefined;
+
 export async function handler(event: ValidateInputEvent): Promise<ValidationResult> {
-  return handle(event, { s3, log: logger });
+  if (!progressSender) {
+    const events = new EventBridgeClient({});
+    progressSender = {
+      config: readProgressConfig(process.env),
+      putEvents: (input) => events.send(new PutEventsCommand(input)),
+      log: structuredLog(logger),
+      now: () => new Date(),
+    };
+  }
+  return handle(event, { s3, log: logger, progress: progressSender });
 }

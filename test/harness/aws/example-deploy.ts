@@ -144,7 +144,67 @@ function outcome(step: LifecycleStep | undefined): string {
   return `no answer${step.error ? ` (${step.error.errorType}: ${step.error.errorMessage})` : ''}`;
 }
 
-/** Deploys one example app offline and reports each custom resource's lifecycle. */
+type Row = { create: string; update: string; delete: string; problems: string[]; type: string };
+
+/**
+ * A rotation schedule is no custom resource, but setting one runs our rotation function: Secrets
+ * Manager checks the configuration when the schedule is created or changed (without
+ * RotateImmediatelyOnUpdate it runs the testSecret step on a temporary AWSPENDING version and
+ * removes it; with it, a whole rotation). Create and Update do that, and must leave the key as it
+ * was when the schedule does not rotate at once; after Create one scheduled rotation runs (the four
+ * steps, as Secrets Manager runs them): the key must change and the old one stay as AWSPREVIOUS.
+ * Delete turns rotation off (nothing is invoked).
+ */
+async function rotationScheduleLifecycle(stack: OfflineStack, env: WireEnvironment, model: StackModel, logicalId: string): Promise<Row> {
+  const raw = model.resources[logicalId].Properties ?? {};
+  const row: Row = { type: 'AWS::SecretsManager::RotationSchedule', create: '', update: '', delete: '', problems: [] };
+  const fnId = raw.RotationLambdaARN?.['Fn::GetAtt']?.[0];
+  if (!fnId) {
+    row.create = row.update = row.delete = 'not run: the rotation function is not a function of the stack';
+    row.problems.push(`${logicalId}: RotationLambdaARN does not name a function of the stack`);
+    return row;
+  }
+  const fn = stack.function(model.fn(fnId));
+  const secretArn = String(model.resolve(raw.SecretId));
+  const immediately = raw.RotateImmediatelyOnUpdate !== false;
+  const current = () => env.secretsManager.versionWithStage(secretArn, 'AWSCURRENT');
+  const steps = async (names: string[]): Promise<string> => {
+    const token = env.secretsManager.startRotation(secretArn);
+    for (const Step of names) {
+      const out = await fn.invoke({ Step, SecretId: secretArn, ClientRequestToken: token });
+      if (out.error) return `FAILED: ${Step}: ${out.error.errorType}: ${out.error.errorMessage}`;
+    }
+    return 'SUCCESS';
+  };
+  /** What Secrets Manager does when the schedule is set. */
+  const configure = async (): Promise<string> => {
+    env.secretsManager.enableRotation(secretArn);
+    const before = current()?.versionId;
+    const result = await steps(immediately ? ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] : ['testSecret']);
+    if (!immediately) {
+      env.secretsManager.removeStage(secretArn, 'AWSPENDING');
+      if (current()?.versionId !== before) row.problems.push(`${logicalId}: setting the schedule changed the key (RotateImmediatelyOnUpdate is false)`);
+    }
+    return result;
+  };
+  row.create = await configure();
+  const before = current();
+  const rotated = await steps(['createSecret', 'setSecret', 'testSecret', 'finishSecret']);
+  const after = current();
+  if (rotated !== 'SUCCESS') {
+    row.problems.push(`${logicalId}: a scheduled rotation ${rotated}`);
+  } else if (!after || after.versionId === before?.versionId || after.secretString === before?.secretString) {
+    row.problems.push(`${logicalId}: a scheduled rotation left the key as it was`);
+  } else if (env.secretsManager.versionWithStage(secretArn, 'AWSPREVIOUS')?.versionId !== before?.versionId) {
+    row.problems.push(`${logicalId}: after a rotation the old key is not AWSPREVIOUS`);
+  }
+  row.update = await configure();
+  env.secretsManager.enableRotation(secretArn, false);
+  row.delete = 'SUCCESS';
+  return row;
+}
+
+/** Deploys one example app offline and reports each custom resource's lifecycle (and each rotation schedule's). */
 export async function deployExampleOffline(name: string, createApp: (props?: AppProps) => App): Promise<ExampleDeployResult> {
   const app = createApp({ outdir: tempOutdir(`example-${name}`) });
   const assembly = app.synth();
@@ -156,7 +216,7 @@ export async function deployExampleOffline(name: string, createApp: (props?: App
     try {
       serveDocuments(env);
       await stack.provision();
-      const rows = new Map<string, { create: string; update: string; delete: string; problems: string[]; type: string }>();
+      const rows = new Map<string, Row>();
       const customResources = model.customResources();
       for (const cr of customResources) {
         const kind = KINDS[cr.type];
@@ -176,6 +236,9 @@ export async function deployExampleOffline(name: string, createApp: (props?: App
         const created = await stack.request(cr.logicalId, 'Create');
         row.create = outcome(created);
         row.problems.push(...(kind.afterCreate?.(props, env, model) ?? []));
+      }
+      for (const [logicalId] of model.ofType('AWS::SecretsManager::RotationSchedule')) {
+        rows.set(logicalId, await rotationScheduleLifecycle(stack, env, model, logicalId));
       }
       env.cloudFormation.setStack(model.stackId, model.stackName, 'UPDATE_IN_PROGRESS');
       for (const cr of customResources) {

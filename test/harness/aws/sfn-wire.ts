@@ -21,7 +21,10 @@
  * The definition is the one CloudFormation would deploy: the template's DefinitionString with the
  * stack model's physical names, so the ARNs and table names in it are the provisioned ones.
  * `$$.State.EnteredTime` is the time the state's Parameters are rendered. When the run ends, the
- * execution is closed in the fake (its open tasks close with it).
+ * execution is closed in the fake (its open tasks close with it). The interpreter is the one runLocal
+ * loads, with its `States.JsonToString` quirk worked around (its string results lose every
+ * backslash, so the JSON of an error whose Cause holds JSON was invalid: see sfn-local.ts): an audit
+ * record's `cause` written on the wire is valid JSON, as Step Functions writes it.
  *
  * Not modelled: `.sync` integrations, Activities, `lambda:invoke` of a function outside the stack,
  * blob members and maps of structures in AWS SDK integrations, the AWS SDK integrations of services

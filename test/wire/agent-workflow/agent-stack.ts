@@ -15,6 +15,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { SigningKey } from '../../../src/agent-workflow/runtime/link-signing';
 import { LogLine } from '../../harness/aws/lambda-runner';
 import { OfflineStack } from '../../harness/aws/offline-stack';
 import { StackFunction, StackModel } from '../../harness/aws/stack-model';
@@ -31,6 +32,7 @@ export const ROLES = {
   approvalRequest: 'agent-workflow-approvalrequest',
   approvalEndpoint: 'agent-workflow-approvalendpoint',
   approvalMonitor: 'agent-workflow-approvalmonitor',
+  signingKeyRotation: 'agent-workflow-signingkeyrotation',
 } as const;
 export type Role = keyof typeof ROLES;
 
@@ -236,6 +238,13 @@ export function secretValue(d: Deployed, arn: string): string {
   const value = d.env.secretsManager.versionWithStage(arn, 'AWSCURRENT')?.secretString;
   if (value === undefined) throw new Error(`no secret ${arn}`);
   return value;
+}
+
+/** The current signing key of a secret of the stack: its value and its id (the VersionId), as the handlers read them. */
+export function signingKeyOf(d: Deployed, arn: string): SigningKey {
+  const version = d.env.secretsManager.versionWithStage(arn, 'AWSCURRENT');
+  if (version?.secretString === undefined) throw new Error(`no secret ${arn}`);
+  return { kid: version.versionId, secret: version.secretString };
 }
 
 /** The CloudWatch EMF documents a function printed. */

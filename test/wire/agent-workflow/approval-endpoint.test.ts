@@ -5,14 +5,17 @@
  * tokens in the Step Functions fake. Every scenario of test/agent-workflow/approval-endpoint.test.ts
  * that touches AWS, with the real clients: GET changes nothing, POST decides exactly once
  * (conditional write, then SendTaskSuccess / SendTaskFailure), refused links, Step Functions
- * answers, throttling, a crashed decision taken over, concurrent posts, heartbeats, bookkeeping.
+ * answers, throttling, a crashed decision taken over, concurrent posts, heartbeats, bookkeeping;
+ * decisions Step Functions answers with an error settled by the execution's history (GetExecutionHistory
+ * and DescribeExecution on the fake), every POST's attempt record in the audit table, and comments
+ * over their limit refused.
  */
 import { SendTaskSuccessCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
-import { AgentStack, claimsStack, deploy, Deployed, emf, forgetCalls, itemOf, logged, materialize, partition, secretValue, undeploy } from './agent-stack';
+import { AgentStack, claimsStack, deploy, Deployed, emf, forgetCalls, itemOf, logged, materialize, partition, signingKeyOf, undeploy } from './agent-stack';
 import { APPROVAL_REJECTED_ERROR } from '../../../src/agent-workflow/runtime/contracts';
-import { approvalIdFor, LinkAction, signLink } from '../../../src/agent-workflow/runtime/link-signing';
+import { approvalIdOf, LinkAction, signLink, SigningKey } from '../../../src/agent-workflow/runtime/link-signing';
 import { InvokeResult, LocalLambda, LogLine, WIRE_CREDENTIALS } from '../../harness/aws/lambda-runner';
 import { StackFunction } from '../../harness/aws/stack-model';
 
@@ -25,7 +28,7 @@ let requestFn: StackFunction;
 let endpointFn: StackFunction;
 let request: LocalLambda;
 let endpoint: LocalLambda;
-let key: string;
+let key: SigningKey;
 let bucket: string;
 /** Every log line of the endpoint in this file (checked for secrets at the end). */
 const allLogs: LogLine[] = [];
@@ -40,7 +43,7 @@ beforeAll(async () => {
   d = await deploy(claims);
   request = d.env.lambda(requestFn);
   endpoint = d.env.lambda(endpointFn);
-  key = secretValue(d, endpointFn.environment.SIGNING_SECRET_ARN);
+  key = signingKeyOf(d, endpointFn.environment.SIGNING_SECRET_ARN);
 });
 afterAll(() => undeploy(d));
 beforeEach(() => forgetCalls(d));
@@ -88,7 +91,7 @@ async function seeded(item: Record<string, unknown>, options: { token?: string; 
   const executionId = nextExecution();
   const token = options.token ?? d.env.stepFunctions.issueTaskToken({ executionArn: executionId });
   secrets.add(token);
-  const approvalId = approvalIdFor(key, token);
+  const approvalId = approvalIdOf(token);
   const now = nowS();
   const exp = options.exp ?? now + 3600;
   await d.ddb.send(new PutCommand({
@@ -113,7 +116,7 @@ async function seeded(item: Record<string, unknown>, options: { token?: string; 
   return { token, approvalId, executionId, links: Object.fromEntries((['approve', 'reject', 'heartbeat'] as LinkAction[]).map((a) => [a, link(approvalId, a, exp)])) };
 }
 
-function link(approvalId: string, action: LinkAction, exp: number, signingKey = key): URL {
+function link(approvalId: string, action: LinkAction, exp: number, signingKey: SigningKey = key): URL {
   const sig = signLink(signingKey, approvalId, action, exp);
   secrets.add(sig);
   return new URL(`${requestFn.environment.ENDPOINT_URL}approvals/${approvalId}?${new URLSearchParams({ action, exp: String(exp), sig })}`);
@@ -187,7 +190,15 @@ async function confirmAndSubmit(url: URL, fields: Record<string, string> = {}, o
 const approvalItem = (a: Approval) => itemOf(d, APPROVALS(), { approvalId: a.approvalId });
 const auditItem = (a: Approval) => itemOf(d, AUDIT(), { executionId: a.executionId, recordId: `APPROVAL#${a.approvalId}` });
 const actions = () => d.env.wire.calls.map((c) => `${c.service}:${c.action}${c.error ? `:${c.error}` : ''}`);
-const writes = () => actions().filter((a) => /^dynamodb:(PutItem|UpdateItem)|^states:|^events:/.test(a));
+const writes = () => actions().filter((a) => /^dynamodb:(PutItem|UpdateItem)|^states:(Send|Start)|^events:/.test(a));
+/** What the endpoint read of executions (GetExecutionHistory, DescribeExecution). */
+const executionReads = () => actions().filter((a) => /^states:(GetExecutionHistory|DescribeExecution)/.test(a));
+/** The attempt records of an approval's execution, oldest first. */
+const attemptsOf = async (a: Approval) => (await partition(d, AUDIT(), 'executionId', a.executionId)).filter((i) => i.recordId.startsWith('ATTEMPT#'));
+/** Attempts no approval vouched for, in today's (UTC) unattributed partition. */
+const unattributed = async () => partition(d, AUDIT(), 'executionId', `unattributed#${new Date().toISOString().slice(0, 10)}`);
+/** The write-ahead attempt record, the decision, DECIDED, the APPROVAL# record, the event, the attempt's outcome. */
+const DECISION_WRITES = (sent: string) => ['dynamodb:UpdateItem', 'dynamodb:PutItem', sent, 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'events:PutEvents', 'dynamodb:PutItem'];
 const taskAnswers = (a: Approval) => d.env.stepFunctions.task(a.token).calls.filter((c) => c.action !== 'SendTaskHeartbeat');
 const metric = (logs: LogLine[], name: string) => emf(logs).reduce((sum, doc) => sum + (doc[name] ?? 0), 0);
 
@@ -246,7 +257,30 @@ describe('GET changes nothing; POST decides exactly once', () => {
       approver: 'link:primary',
       decidedAt: decision.decidedAt,
     });
-    expect(writes()).toEqual(['dynamodb:UpdateItem', 'states:SendTaskSuccess', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'events:PutEvents']);
+    expect(writes()).toEqual(DECISION_WRITES('states:SendTaskSuccess'));
+    expect(executionReads()).toEqual([]);
+    expect(await attemptsOf(a)).toEqual([{
+      executionId: a.executionId,
+      recordId: expect.stringMatching(/^ATTEMPT#\d{4}-\d\d-\d\dT[\d:.]+Z#[0-9a-f]{16}$/),
+      recordType: 'ATTEMPT',
+      attemptedAt: expect.any(String),
+      outcome: 'applied',
+      httpStatus: 200,
+      action: 'approve',
+      approvalId: a.approvalId,
+      stage: 'primary',
+      approver: 'link:primary',
+      approverName: 'Ana',
+      comment: 'Looks fine\nPhotos match.',
+      sourceIp: '203.0.113.7',
+      userAgent: 'Mozilla/5.0 (wire test)',
+      requestId: expect.stringMatching(/^req-/),
+      decisionOutcome: 'APPROVED',
+      decisionApprover: 'link:primary',
+      decidedAt: decision.decidedAt,
+    }]);
+    // the request arrived, then was decided
+    expect((await attemptsOf(a))[0].attemptedAt <= decision.decidedAt).toBe(true);
     const [doc] = emf(res.logs);
     expect(doc._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: endpointFn.environment.METRICS_NAMESPACE, Dimensions: [['Workflow']] });
     expect(doc).toMatchObject({ Workflow: 'insurance-claims', ApprovalsDecided: 1 });
@@ -259,7 +293,9 @@ describe('GET changes nothing; POST decides exactly once', () => {
       expect(replay.body).toContain('Already decided');
       expect(replay.body).toContain('APPROVED');
     }
-    expect(writes()).toEqual([]);
+    // only the two attempts are recorded
+    expect(writes()).toEqual(['dynamodb:PutItem', 'dynamodb:PutItem']);
+    expect((await attemptsOf(a)).map((r) => [r.outcome, r.action, r.httpStatus])).toEqual([['applied', 'approve', 200], ['duplicate', 'approve', 409], ['duplicate', 'reject', 409]]);
     expect(taskAnswers(a)).toHaveLength(1);
   });
 
@@ -276,7 +312,8 @@ describe('GET changes nothing; POST decides exactly once', () => {
     });
     expect(await approvalItem(a)).toMatchObject({ status: 'DECIDED', outcome: 'REJECTED' });
     expect(await auditItem(a)).toMatchObject({ outcome: 'REJECTED', comment: 'Not covered' });
-    expect(writes()).toEqual(['dynamodb:UpdateItem', 'states:SendTaskFailure', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'events:PutEvents']);
+    expect(writes()).toEqual(DECISION_WRITES('states:SendTaskFailure'));
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'applied', action: 'reject', comment: 'Not covered', decisionOutcome: 'REJECTED' })]);
   });
 
   test('three browsers post at once: exactly one SendTaskSuccess, the others 409', async () => {
@@ -288,7 +325,9 @@ describe('GET changes nothing; POST decides exactly once', () => {
     expect(taskAnswers(a)).toEqual([{ action: 'SendTaskSuccess', at: expect.any(Date) }]);
     const winner = answers.findIndex((r) => r.status === 200);
     expect(await approvalItem(a)).toMatchObject({ status: 'DECIDED', approverName: `browser ${winner}` });
-    expect(await partition(d, AUDIT(), 'executionId', a.executionId)).toHaveLength(1);
+    const records = await partition(d, AUDIT(), 'executionId', a.executionId);
+    expect(records.filter((r) => r.recordId.startsWith('APPROVAL#'))).toHaveLength(1);
+    expect((await attemptsOf(a)).map((r) => r.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
   });
 
   test('another request decides between the read and the conditional write: ConditionalCheckFailedException from dynalite, 409, nothing sent', async () => {
@@ -305,14 +344,17 @@ describe('GET changes nothing; POST decides exactly once', () => {
     const res = await post(a.links.approve);
     expect(res.status).toBe(409);
     expect(logged(res.logs, 'approval refused: already decided (concurrent decision)')).toHaveLength(1);
-    expect(writes()).toEqual(['dynamodb:UpdateItem:HTTP 400']);
+    expect(writes()).toEqual(['dynamodb:UpdateItem:HTTP 400', 'dynamodb:PutItem']);
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'duplicate', detail: 'another request decided first', httpStatus: 409 })]);
     expect(d.env.stepFunctions.task(a.token).calls).toEqual([]);
   });
 
-  test('DECIDING for under a minute is refused; left by a crashed request (over 60 s) it is taken over; if that request had delivered, 410 says so', async () => {
+  test('DECIDING for under a minute is refused; left by a crashed request (over 60 s) it is taken over; if that request had delivered, the history says so', async () => {
     const fresh = await seeded({ status: 'DECIDING', decidingAt: nowS() - 10 });
-    expect((await post(fresh.links.approve)).status).toBe(409);
-    expect(writes()).toEqual([]);
+    const inProgress = await post(fresh.links.approve);
+    expect(inProgress.status).toBe(409);
+    expect(inProgress.body).toContain('being delivered or verified right now');
+    expect(writes()).toEqual(['dynamodb:PutItem']);
 
     await d.ddb.send(new UpdateCommand({ TableName: APPROVALS(), Key: { approvalId: fresh.approvalId }, UpdateExpression: 'SET decidingAt = :t', ExpressionAttributeValues: { ':t': nowS() - 120 } }));
     const takenOver = await post(fresh.links.approve, { name: 'Ana' });
@@ -327,12 +369,22 @@ describe('GET changes nothing; POST decides exactly once', () => {
       endpoint: d.env.wire.url,
       credentials: { accessKeyId: WIRE_CREDENTIALS.AWS_ACCESS_KEY_ID, secretAccessKey: WIRE_CREDENTIALS.AWS_SECRET_ACCESS_KEY },
     });
-    await sfn.send(new SendTaskSuccessCommand({ taskToken: delivered.token, output: '{"outcome":"APPROVED"}' }));
-    const after = await post(delivered.links.approve);
-    expect(after.status).toBe(410);
-    expect(after.body).toContain('an earlier attempt may already have decided it');
-    expect(await approvalItem(delivered)).toMatchObject({ status: 'CLOSED', closedReason: 'TaskTimedOut' });
-    expect(JSON.parse(d.env.stepFunctions.task(delivered.token).output!)).toEqual({ outcome: 'APPROVED' });
+    const crashed = {
+      outcome: 'APPROVED', approvalId: delivered.approvalId, approver: 'link:primary', approverName: 'Crashed', comment: 'sent, then died', decidedAt: new Date().toISOString(),
+    };
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: delivered.token, output: JSON.stringify(crashed) }));
+    sfn.destroy();
+    forgetCalls(d);
+    const after = await post(delivered.links.reject, { name: 'Bo' });
+    expect(after.status).toBe(409);
+    expect(after.body).toContain('This approval had already been decided by an earlier request: your request changed nothing.');
+    expect(after.body).toContain('APPROVED');
+    expect(writes()).toEqual(['dynamodb:UpdateItem', 'dynamodb:PutItem', 'states:SendTaskFailure:TaskTimedOut', 'dynamodb:UpdateItem', 'dynamodb:PutItem', 'events:PutEvents', 'dynamodb:PutItem']);
+    expect(executionReads()).toEqual(['states:GetExecutionHistory']);
+    // the crashed request's decision, booked as it would have booked it
+    expect(await approvalItem(delivered)).toMatchObject({ status: 'DECIDED', outcome: 'APPROVED', approverName: 'Crashed', decidedAt: crashed.decidedAt });
+    expect(await auditItem(delivered)).toMatchObject({ outcome: 'APPROVED', approverName: 'Crashed', comment: 'sent, then died', decidedAt: crashed.decidedAt });
+    expect(await attemptsOf(delivered)).toEqual([expect.objectContaining({ outcome: 'duplicate', action: 'reject', approverName: 'Bo', decisionOutcome: 'APPROVED' })]);
   });
 });
 
@@ -348,7 +400,10 @@ describe('Step Functions no longer waits, or cannot be reached', () => {
     const res = await post(a.links.approve);
     expect(res.status).toBe(410);
     expect(res.body).toContain(text);
-    expect(writes()).toEqual(['dynamodb:UpdateItem', `states:SendTaskSuccess:${errorCode}`, 'dynamodb:UpdateItem']);
+    expect(writes()).toEqual(['dynamodb:UpdateItem', 'dynamodb:PutItem', `states:SendTaskSuccess:${errorCode}`, 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    // the token may have been used by an earlier request: the history (then the status) is read; an invalid token never was
+    expect(executionReads()).toEqual(errorCode === 'InvalidToken' ? [] : ['states:GetExecutionHistory', 'states:DescribeExecution']);
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'closed', httpStatus: 410 })]);
     const item = await approvalItem(a);
     expect(item).toMatchObject({ status: 'CLOSED', closedReason: errorCode, closedAt: expect.any(Number) });
     expect(item).not.toHaveProperty('decidingAt');
@@ -359,7 +414,7 @@ describe('Step Functions no longer waits, or cannot be reached', () => {
     // and from then on the approval answers "closed" without asking Step Functions
     forgetCalls(d);
     expect((await post(a.links.reject)).status).toBe(410);
-    expect(writes()).toEqual([]);
+    expect(writes()).toEqual(['dynamodb:PutItem']);
   });
 
   test('throttled SendTaskSuccess: 503 try again (one attempt, no SDK retry), the approval back to PENDING; the retry decides', async () => {
@@ -368,7 +423,10 @@ describe('Step Functions no longer waits, or cannot be reached', () => {
     const res = await post(a.links.approve);
     expect(res.status).toBe(503);
     expect(res.body).toContain('Please try again');
-    expect(writes()).toEqual(['dynamodb:UpdateItem', 'states:SendTaskSuccess:ThrottlingException', 'dynamodb:UpdateItem']);
+    expect(writes()).toEqual(['dynamodb:UpdateItem', 'dynamodb:PutItem', 'states:SendTaskSuccess:ThrottlingException', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    // a refusal by Step Functions (4xx) applied nothing: no history to read
+    expect(executionReads()).toEqual([]);
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'not-applied', detail: 'Step Functions refused the request: ThrottlingException' })]);
     const reverted = await approvalItem(a);
     expect(reverted).toMatchObject({ status: 'PENDING' });
     expect(reverted).not.toHaveProperty('decidingAt');
@@ -420,14 +478,21 @@ describe('Step Functions no longer waits, or cannot be reached', () => {
     const res = await post(a.links.approve);
     expect(res.status).toBe(503);
     expect(d.env.wire.callsOf('dynamodb', 'GetItem').map((c) => c.error)).toEqual(Array(4).fill('com.amazonaws.dynamodb.v20120810#InternalServerError'));
-    expect(writes()).toEqual([]);
+    // nothing but the attempt (the approval unread: unattributed)
+    expect(writes()).toEqual(['dynamodb:PutItem']);
+    expect(await unattributed()).toContainEqual(expect.objectContaining({
+      outcome: 'error', claimedApprovalId: a.approvalId, detail: 'request failed before anything was sent: InternalServerError',
+    }));
     expect(logged(res.logs, 'approval request could not be handled; nothing was decided')[0].error).toEqual({ name: 'InternalServerError', message: 'internal' });
     expect(await approvalItem(a)).toMatchObject({ status: 'PENDING' });
   });
 
   test('after a delivered decision, a failed audit write and a failed event are logged with their causes; the answer is 200, the approval DECIDED', async () => {
     const a = await requested();
-    d.env.wire.fail({ service: 'dynamodb', action: 'PutItem', code: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException', message: 'no PutItem on the audit table' });
+    // the next PutItem after the decision is the APPROVAL# record (the attempt record was written ahead)
+    d.env.wire.beforeNext('states', 'SendTaskSuccess', () => d.env.wire.fail({
+      service: 'dynamodb', action: 'PutItem', code: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException', message: 'no PutItem on the audit table',
+    }));
     d.env.wire.fail({ service: 'events', action: 'PutEvents', code: 'AccessDeniedException', message: 'no PutEvents on the bus' });
     const res = await post(a.links.approve);
     expect(res.status).toBe(200);
@@ -444,6 +509,185 @@ describe('Step Functions no longer waits, or cannot be reached', () => {
   });
 });
 
+describe('Step Functions answers a decision with an error: the execution history tells what happened', () => {
+  const serverError = { service: 'states', code: 'InternalServerError', message: 'We encountered an internal error. Please try again.', status: 500 } as const;
+
+  test('SendTaskSuccess applied, then a 500: "your approval was applied", DECIDED, APPROVAL# record, event, attempt applied; a retry answers "already decided"', async () => {
+    const a = await requested();
+    d.env.wire.fail({ ...serverError, action: 'SendTaskSuccess', afterApply: true });
+    const res = await post(a.links.approve, { comment: 'Fine', name: 'Ana' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('Approved: the workflow continues. (Step Functions answered with an error, but the workflow&#39;s history shows your decision was applied.)');
+    expect(writes()).toEqual(DECISION_WRITES('states:SendTaskSuccess:InternalServerError'));
+    expect(executionReads()).toEqual(['states:GetExecutionHistory']);
+    const decision = JSON.parse(d.env.stepFunctions.task(a.token).output!);
+    expect(decision).toMatchObject({ outcome: 'APPROVED', approvalId: a.approvalId, approverName: 'Ana' });
+    expect(await approvalItem(a)).toMatchObject({ status: 'DECIDED', outcome: 'APPROVED', approverName: 'Ana', comment: 'Fine', decidedAt: decision.decidedAt });
+    expect(await auditItem(a)).toMatchObject({ outcome: 'APPROVED', approverName: 'Ana', comment: 'Fine', decidedAt: decision.decidedAt });
+    expect(d.env.eventBridge.events().map((e) => e.detailType)).toEqual(['Approval Decided']);
+    expect(metric(res.logs, 'ApprovalsDecided')).toBe(1);
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({
+      outcome: 'applied', httpStatus: 200, detail: 'Step Functions answered an error; the execution history shows the decision', decisionOutcome: 'APPROVED',
+    })]);
+
+    forgetCalls(d);
+    const retry = await post(a.links.approve);
+    expect(retry.status).toBe(409);
+    expect(retry.body).toContain('Already decided');
+    expect(retry.body).toContain('APPROVED');
+    expect(writes()).toEqual(['dynamodb:PutItem']);
+    expect(taskAnswers(a)).toEqual([{ action: 'SendTaskSuccess', at: expect.any(Date) }]);
+  });
+
+  test('SendTaskFailure applied, then a 500: the TaskFailed in the history is found: "applied", DECIDED REJECTED', async () => {
+    const a = await requested();
+    d.env.wire.fail({ ...serverError, action: 'SendTaskFailure', afterApply: true });
+    const res = await post(a.links.reject, { comment: 'Not covered' });
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('Rejected: the workflow records the rejection. (Step Functions answered with an error');
+    expect(await approvalItem(a)).toMatchObject({ status: 'DECIDED', outcome: 'REJECTED' });
+    expect(await auditItem(a)).toMatchObject({ outcome: 'REJECTED', comment: 'Not covered' });
+  });
+
+  test('a 500 before applying: the history has no decision and the execution runs: 503 "not applied", PENDING; the retry decides', async () => {
+    const a = await requested();
+    d.env.wire.fail({ ...serverError, action: 'SendTaskSuccess' });
+    const res = await post(a.links.approve);
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('Your decision was not applied');
+    expect(res.body).not.toContain('Nothing was decided');
+    expect(writes()).toEqual(['dynamodb:UpdateItem', 'dynamodb:PutItem', 'states:SendTaskSuccess:InternalServerError', 'dynamodb:UpdateItem', 'dynamodb:PutItem']);
+    expect(executionReads()).toEqual(['states:GetExecutionHistory', 'states:DescribeExecution']);
+    const item = await approvalItem(a);
+    expect(item).toMatchObject({ status: 'PENDING' });
+    expect(item).not.toHaveProperty('decidingAt');
+    expect(await auditItem(a)).toBeUndefined();
+    expect(d.env.stepFunctions.task(a.token).status).toBe('OPEN');
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'not-applied', detail: 'InternalServerError; the execution history shows no decision' })]);
+
+    expect((await post(a.links.approve)).status).toBe(200);
+    expect(d.env.stepFunctions.task(a.token).status).toBe('SUCCEEDED');
+  });
+
+  test('the history cannot be read (three attempts of the SDK): 503 "unknown", the approval stays DECIDING; after 60 s a request takes over and learns the truth', async () => {
+    const a = await requested();
+    d.env.wire.fail({ ...serverError, action: 'SendTaskSuccess', afterApply: true });
+    d.env.wire.fail({ ...serverError, action: 'GetExecutionHistory', times: 3 });
+    const res = await post(a.links.approve, { name: 'Ana' });
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('it is not known whether your decision was applied');
+    expect(res.body).not.toContain('Nothing was decided');
+    expect(executionReads()).toEqual(Array(3).fill('states:GetExecutionHistory:InternalServerError'));
+    expect(await approvalItem(a)).toMatchObject({ status: 'DECIDING', decidingAt: expect.any(Number) });
+    expect(await auditItem(a)).toBeUndefined();
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({
+      outcome: 'unknown', httpStatus: 503, detail: 'InternalServerError; the execution history could not be read (InternalServerError)',
+    })]);
+    expect(logged(res.logs, 'whether the decision was applied is unknown: the execution history could not be read; the approval stays DECIDING')).toHaveLength(1);
+
+    // a minute later (the DECIDING record is stale), another request takes over: its decision meets TaskTimedOut, the history has the first one
+    await d.ddb.send(new UpdateCommand({
+      TableName: APPROVALS(), Key: { approvalId: a.approvalId }, UpdateExpression: 'SET decidingAt = :t', ExpressionAttributeValues: { ':t': nowS() - 61 },
+    }));
+    forgetCalls(d);
+    const later = await post(a.links.reject, { name: 'Bo' });
+    expect(later.status).toBe(409);
+    expect(later.body).toContain('This approval had already been decided by an earlier request');
+    expect(writes()).toEqual(DECISION_WRITES('states:SendTaskFailure:TaskTimedOut'));
+    expect(await approvalItem(a)).toMatchObject({ status: 'DECIDED', outcome: 'APPROVED', approverName: 'Ana' });
+    expect(await auditItem(a)).toMatchObject({ outcome: 'APPROVED', approverName: 'Ana' });
+    expect(d.env.stepFunctions.task(a.token).status).toBe('SUCCEEDED');
+  });
+
+  test('the decision lies pages back (the execution went on): the history is read newest first, page after page, until it is found', async () => {
+    const a = await requested();
+    d.env.wire.fail({ ...serverError, action: 'SendTaskSuccess', afterApply: true });
+    d.env.wire.beforeNext('states', 'GetExecutionHistory', () => d.env.stepFunctions.addStateEvents(a.executionId, 1500));
+    const res = await post(a.links.approve);
+    expect(res.status).toBe(200);
+    expect(executionReads()).toEqual(['states:GetExecutionHistory', 'states:GetExecutionHistory']);
+    expect(d.env.wire.callsOf('states', 'GetExecutionHistory').map((c) => (c.input as any).nextToken === undefined)).toEqual([true, false]);
+    expect(await approvalItem(a)).toMatchObject({ status: 'DECIDED' });
+  });
+
+  test('an error that may have been applied, and the execution has ended without the decision: 410, CLOSED, nothing decided', async () => {
+    const a = await requested();
+    d.env.wire.beforeNext('states', 'SendTaskSuccess', () => d.env.stepFunctions.closeExecution(a.executionId, { status: 'ABORTED' }));
+    d.env.wire.fail({ ...serverError, action: 'SendTaskSuccess' });
+    const res = await post(a.links.approve);
+    expect(res.status).toBe(410);
+    expect(res.body).toContain('Nothing was decided');
+    expect(await approvalItem(a)).toMatchObject({ status: 'CLOSED', closedReason: 'execution ABORTED' });
+  });
+});
+
+describe('every attempted decision is audited; comments over their limit are refused', () => {
+  test('forged, expired, closed and decided links each leave an attempt record, the forged one apart from every execution', async () => {
+    const decided = await requested();
+    expect((await post(decided.links.approve)).status).toBe(200);
+    const closed = await seeded({ status: 'CLOSED', closedReason: 'TaskTimedOut' });
+    const expiredLink = link(decided.approvalId, 'reject', nowS() - 5);
+    const forged = link(decided.approvalId, 'reject', nowS() + 600, { kid: key.kid, secret: `${key.secret}-forged` });
+
+    forgetCalls(d);
+    const answers = [
+      await post(forged, { comment: 'let me in', name: 'Mallory' }),
+      await post(expiredLink, { comment: 'too late' }),
+      await post(closed.links.approve),
+      await post(decided.links.reject, { comment: 'changed my mind' }),
+    ];
+    expect(answers.map((r) => r.status)).toEqual([403, 410, 410, 409]);
+    expect(d.env.wire.callsOf('states')).toEqual([]);
+    expect((await attemptsOf(decided)).map((r) => [r.outcome, r.action, r.comment])).toEqual([
+      ['applied', 'approve', undefined], ['expired', 'reject', 'too late'], ['duplicate', 'reject', 'changed my mind'],
+    ]);
+    expect((await attemptsOf(closed)).map((r) => [r.outcome, r.detail])).toEqual([['closed', 'approval CLOSED (TaskTimedOut)']]);
+    expect(await unattributed()).toContainEqual(expect.objectContaining({
+      outcome: 'forged',
+      claimedApprovalId: decided.approvalId,
+      comment: 'let me in',
+      approverName: 'Mallory',
+      approver: 'link',
+      httpStatus: 403,
+      sourceIp: '203.0.113.7',
+      userAgent: 'Mozilla/5.0 (wire test)',
+      detail: 'signature mismatch',
+    }));
+    // none of them is mistaken for an execution's record
+    expect((await unattributed()).every((r) => r.approvalId === undefined && r.stage === undefined)).toBe(true);
+  });
+
+  test('a comment over 1,000 characters: 400 naming the limit and the length, nothing sent to Step Functions, the attempt recorded with the full comment', async () => {
+    const a = await requested();
+    const comment = `${'x'.repeat(600)}\n${'y'.repeat(600)}`;
+    const res = await confirmAndSubmit(a.links.approve, { comment, name: 'Ana' });
+    expect(res.status).toBe(400);
+    expect(res.body).toContain('The comment has 1201 characters; at most 1000 are accepted. Nothing was decided');
+    expect(d.env.wire.callsOf('states')).toEqual([]);
+    expect(writes()).toEqual(['dynamodb:PutItem']);
+    expect(await approvalItem(a)).toMatchObject({ status: 'PENDING' });
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'comment-too-long', httpStatus: 400, comment, approverName: 'Ana' })]);
+
+    const json = await call(apiEvent('POST', a.links.approve, {
+      body: JSON.stringify({ ...Object.fromEntries(a.links.approve.searchParams), name: 'n'.repeat(101) }), contentType: 'application/json', accept: 'application/json',
+    }));
+    expect(json.status).toBe(400);
+    expect(JSON.parse(json.body)).toMatchObject({ status: 'too-long', field: 'name', limit: 100, received: 101 });
+    expect(d.env.stepFunctions.task(a.token).status).toBe('OPEN');
+  });
+
+  test('the attempt record cannot be written ahead: the decision is not sent (503, nothing decided), the approval back to PENDING', async () => {
+    const a = await requested();
+    d.env.wire.fail({ service: 'dynamodb', action: 'PutItem', code: 'com.amazonaws.dynamodb.v20120810#AccessDeniedException', message: 'no PutItem on the audit table' });
+    const res = await post(a.links.approve);
+    expect(res.status).toBe(503);
+    expect(res.body).toContain('could not be recorded in the audit trail, so it was not sent. Nothing was decided');
+    expect(d.env.wire.callsOf('states')).toEqual([]);
+    expect(await approvalItem(a)).toMatchObject({ status: 'PENDING' });
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ outcome: 'not-applied', detail: 'not sent: the audit table could not be written (AccessDeniedException)' })]);
+  });
+});
+
 describe('heartbeat ("I am reviewing")', () => {
   test('the reviewing link: GET changes nothing, POST sends SendTaskHeartbeat only; to a timed-out task 410, the approval unchanged', async () => {
     const a = await requested({ heartbeatSeconds: 3600 });
@@ -457,7 +701,8 @@ describe('heartbeat ("I am reviewing")', () => {
     const task = d.env.stepFunctions.task(a.token);
     expect(task.status).toBe('OPEN');
     expect(task.heartbeats).toHaveLength(1);
-    expect(writes()).toEqual(['states:SendTaskHeartbeat']);
+    expect(writes()).toEqual(['states:SendTaskHeartbeat', 'dynamodb:PutItem']);
+    expect(await attemptsOf(a)).toEqual([expect.objectContaining({ action: 'heartbeat', outcome: 'heartbeat', httpStatus: 200 })]);
     const before = await approvalItem(a);
     expect(before).toMatchObject({ status: 'PENDING' });
 
@@ -465,36 +710,47 @@ describe('heartbeat ("I am reviewing")', () => {
     forgetCalls(d);
     const late = await post(a.links.heartbeat);
     expect(late.status).toBe(410);
-    expect(writes()).toEqual(['states:SendTaskHeartbeat:TaskTimedOut']);
+    expect(writes()).toEqual(['states:SendTaskHeartbeat:TaskTimedOut', 'dynamodb:PutItem']);
     expect(await approvalItem(a)).toEqual(before);
   });
 });
 
 describe('refused links change nothing', () => {
-  test('forged 403 (no DynamoDB call), approve signature with action=reject 403, expired link 410 (nothing read), unknown 404, CLOSED 410, past its expiry 410', async () => {
+  test('forged 403 (nothing read), approve signature with action=reject 403, expired link 410 (nothing read on GET), unknown 404, CLOSED 410, past its expiry 410; each POST audited', async () => {
     const a = await requested();
     const exp = Number(a.links.approve.searchParams.get('exp'));
-    const forged = link(a.approvalId, 'approve', exp, `${key}-not-the-key`);
+    const forged = link(a.approvalId, 'approve', exp, { kid: key.kid, secret: `${key.secret}-not-the-key` });
     const swapped = new URL(a.links.approve);
     swapped.searchParams.set('action', 'reject');
-    const cases: Array<[string, URL, number, string[]]> = [
-      ['forged', forged, 403, []],
-      ['swapped action', swapped, 403, []],
-      ['expired link', link(a.approvalId, 'approve', nowS() - 10), 410, []],
-      ['unknown approval', link(approvalIdFor(key, d.env.stepFunctions.unknownTaskToken()), 'approve', exp), 404, ['dynamodb:GetItem']],
-      ['closed', (await seeded({ status: 'CLOSED', closedReason: 'TaskTimedOut' })).links.approve, 410, ['dynamodb:GetItem']],
-      ['past its expiry', (await seeded({ expiresAt: nowS() - 1 })).links.approve, 410, ['dynamodb:GetItem']],
+    const closed = await seeded({ status: 'CLOSED', closedReason: 'TaskTimedOut' });
+    const expired = await seeded({ expiresAt: nowS() - 1 });
+    // [name, link, status, calls of a GET, calls of a POST (its attempt record last), where the POST's attempt is recorded]
+    const cases: Array<[string, URL, number, string[], string[], string]> = [
+      ['forged', forged, 403, [], ['dynamodb:PutItem'], 'unattributed'],
+      ['swapped action', swapped, 403, [], ['dynamodb:PutItem'], 'unattributed'],
+      // an expired link is authentic: the POST reads its approval to record the attempt with its execution
+      ['expired link', link(a.approvalId, 'approve', nowS() - 10), 410, [], ['dynamodb:GetItem', 'dynamodb:PutItem'], a.executionId],
+      ['unknown approval', link(approvalIdOf(d.env.stepFunctions.unknownTaskToken()), 'approve', exp), 404, ['dynamodb:GetItem'], ['dynamodb:GetItem', 'dynamodb:PutItem'], 'unattributed'],
+      ['closed', closed.links.approve, 410, ['dynamodb:GetItem'], ['dynamodb:GetItem', 'dynamodb:PutItem'], closed.executionId],
+      ['past its expiry', expired.links.approve, 410, ['dynamodb:GetItem'], ['dynamodb:GetItem', 'dynamodb:PutItem'], expired.executionId],
     ];
     let refusals = 0;
-    for (const [name, url, status, calls] of cases) {
-      for (const send of [() => get(url), () => post(url)]) {
+    const recorded: Array<[string, string]> = [];
+    for (const [name, url, status, getCalls, postCalls, where] of cases) {
+      for (const [method, send, calls] of [['GET', () => get(url), getCalls], ['POST', () => post(url), postCalls]] as const) {
         forgetCalls(d);
         const res = await send();
-        expect({ name, status: res.status }).toEqual({ name, status });
+        expect({ name, method, status: res.status }).toEqual({ name, method, status });
         expect(actions().filter((c) => !c.startsWith('secretsmanager:'))).toEqual(calls);
         refusals += metric(res.logs, 'RejectedApprovalLinks');
       }
+      const partitionKey = where === 'unattributed' ? `unattributed#${new Date().toISOString().slice(0, 10)}` : where;
+      const [attempt] = (await partition(d, AUDIT(), 'executionId', partitionKey)).filter((r) => r.recordId.startsWith('ATTEMPT#') && r.httpStatus === status).slice(-1);
+      recorded.push([name, attempt?.outcome]);
     }
+    expect(recorded).toEqual([
+      ['forged', 'forged'], ['swapped action', 'forged'], ['expired link', 'expired'], ['unknown approval', 'not-found'], ['closed', 'closed'], ['past its expiry', 'expired'],
+    ]);
     // forged, swapped, expired and unknown are counted as refused links (GET and POST)
     expect(refusals).toBe(8);
     expect(d.env.stepFunctions.task(a.token).calls).toEqual([]);
@@ -518,7 +774,8 @@ describe('refused links change nothing', () => {
       await post(u, {}, { body: JSON.stringify({ ...Object.fromEntries(u.searchParams), comment: { text: 'hi' } }), contentType: 'application/json' }),
     ];
     expect(answers.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
-    expect(writes()).toEqual([]);
+    // the four POSTs are audited, nothing else is written
+    expect(writes()).toEqual(Array(4).fill('dynamodb:PutItem'));
     expect(d.env.stepFunctions.task(a.token).calls).toEqual([]);
   });
 
@@ -551,6 +808,18 @@ describe('who decided, and how clients are answered', () => {
     expect(d.env.eventBridge.events().map((e) => e.detail.stage)).toEqual(['escalation']);
   });
 
+  test('the Approval Decided event carries an identity claim cleaned: one line, no control or bidi characters', async () => {
+    const approval = await requested();
+    const hostile = { email: 'ana@example.com\n\u202eApproved-by: ceo@example.com\u0007', sub: 'uuid-1' };
+    expect((await post(approval.links.approve, {}, { claims: hostile })).status).toBe(200);
+    const decided = d.env.eventBridge.events().filter((e) => e.detailType === 'Approval Decided' && e.detail.approvalId === approval.approvalId);
+    expect(decided.map((e) => e.detail)).toEqual([expect.objectContaining({
+      approver: 'cognito:ana@example.com Approved-by: ceo@example.com', executionId: approval.executionId, outcome: 'APPROVED',
+    })]);
+    // eslint-disable-next-line no-control-regex
+    expect(decided[0].detailText).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]|\\u00(0|1)[0-9a-f]|\\n/i);
+  });
+
   test('Accept: application/json answers JSON; a JSON body with exp as a number decides', async () => {
     const a = await requested({ reason: '<script>alert("x")</script>' });
     const page = await get(a.links.approve, { accept: 'application/json' });
@@ -577,6 +846,6 @@ describe('who decided, and how clients are answered', () => {
     const text = JSON.stringify(allLogs);
     expect(text).toContain('<task token>');
     for (const secret of secrets) expect(text).not.toContain(secret);
-    expect(text).not.toContain(key);
+    expect(text).not.toContain(key.secret);
   });
 });

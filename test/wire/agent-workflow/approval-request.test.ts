@@ -6,8 +6,8 @@
  * (test/agent-workflow/approval-request.test.ts), with the real clients. The approval monitor that
  * counts these approvals is in approval-monitor.test.ts.
  */
-import { AgentStack, claimsStack, deploy, Deployed, forgetCalls, itemOf, logged, materialize, secretValue, undeploy } from './agent-stack';
-import { approvalIdFor, verifyLink } from '../../../src/agent-workflow/runtime/link-signing';
+import { AgentStack, claimsStack, deploy, Deployed, forgetCalls, itemOf, logged, materialize, signingKeyOf, undeploy } from './agent-stack';
+import { approvalIdOf, fixedSigningKeys, SigningKey, verifyLink } from '../../../src/agent-workflow/runtime/link-signing';
 import { LocalLambda } from '../../harness/aws/lambda-runner';
 import { StackFunction } from '../../harness/aws/stack-model';
 
@@ -18,7 +18,7 @@ let claims: AgentStack;
 let d: Deployed;
 let fn: StackFunction;
 let request: LocalLambda;
-let key: string;
+let key: SigningKey;
 let bucket: string;
 
 beforeAll(async () => {
@@ -27,7 +27,7 @@ beforeAll(async () => {
   fn = claims.fn('approvalRequest');
   d = await deploy(claims);
   request = d.env.lambda(fn);
-  key = secretValue(d, fn.environment.SIGNING_SECRET_ARN);
+  key = signingKeyOf(d, fn.environment.SIGNING_SECRET_ARN);
 });
 afterAll(() => undeploy(d));
 beforeEach(() => forgetCalls(d));
@@ -54,7 +54,7 @@ function stateInput(overrides: Record<string, unknown> = {}): Record<string, unk
 function approvalEvent(state: 'Request Approval' | 'Escalate Approval' = 'Request Approval', overrides: Record<string, unknown> = {}) {
   const token = d.env.stepFunctions.issueTaskToken({ executionArn: EXECUTION });
   const event = materialize(claims.task(state), stateInput(overrides), { Task: { Token: token }, Execution: { Id: EXECUTION } });
-  return { token, event, approvalId: approvalIdFor(key, token) };
+  return { token, event, approvalId: approvalIdOf(token) };
 }
 
 const approval = (approvalId: string) => itemOf(d, env().APPROVALS_TABLE, { approvalId });
@@ -93,8 +93,9 @@ describe('first invocation', () => {
     const [mail] = d.env.sns.published(env().PRIMARY_TOPIC_ARN);
     expect(d.env.sns.published()).toHaveLength(1);
     expect(mail.subject).toBe('[insurance-claims] Approval needed: estimated_cost > policy.autoApproveLimit');
-    for (const text of [`s3://${bucket}/claims/2026/claim-7.jpg (version v7aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa)`, 'estimated_cost: 2400', 'damage_type: dent',
-      'policy: {"autoApproveLimit":1000,"coverageLimit":50000,"status":"ACTIVE"}', `Expires: ${new Date(expiresAt * 1000).toISOString()}`]) {
+    for (const text of ['|   "claims/2026/claim-7.jpg"', `| Bucket: "${bucket}"  Version: "v7aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"`, '|   "estimated_cost": 2400',
+      '|   "damage_type": "dent"', '|   "policy":\n|     {"autoApproveLimit":1000,"coverageLimit":50000,"status":"ACTIVE"}',
+      `Expires: ${new Date(expiresAt * 1000).toISOString()}`]) {
       expect(mail.message).toContain(text);
     }
     const links = linksIn(mail.message);
@@ -103,8 +104,9 @@ describe('first invocation', () => {
     for (const url of links) {
       expect(url.origin).toBe(endpoint.origin);
       expect(url.pathname).toBe(`${endpoint.pathname}approvals/${approvalId}`);
-      expect(verifyLink(key, { approvalId, action: url.searchParams.get('action'), exp: url.searchParams.get('exp'), sig: url.searchParams.get('sig') }, nowS()))
-        .toEqual({ result: 'ok', approvalId, action: url.searchParams.get('action'), exp: expiresAt });
+      const claim = { approvalId, action: url.searchParams.get('action'), exp: url.searchParams.get('exp'), sig: url.searchParams.get('sig') };
+      // signed with the current version of the secret, which the link names
+      expect(await verifyLink(fixedSigningKeys(key), claim, nowS())).toEqual({ result: 'ok', approvalId, action: url.searchParams.get('action'), exp: expiresAt, kid: key.kid });
     }
 
     const [announced] = d.env.eventBridge.events(env().EVENT_BUS_NAME);
@@ -127,7 +129,24 @@ describe('first invocation', () => {
       expect(announced.detailText).not.toContain(part);
       expect(JSON.stringify(out.logs)).not.toContain(part);
     }
-    expect(JSON.stringify(out.logs)).not.toContain(key);
+    expect(JSON.stringify(out.logs)).not.toContain(key.secret);
+  });
+
+  test('the first request also sends the "approval" progress event, in the same PutEvents call (the state machine has no state for it); the escalation does not', async () => {
+    const { event } = approvalEvent('Request Approval');
+    expect(event.progress).toEqual({ executionId: EXECUTION });
+    const out = await request.invoke(event);
+    expect(out.error).toBeUndefined();
+    expect(d.env.wire.callsOf('events', 'PutEvents')).toHaveLength(1);
+    const events = d.env.eventBridge.events(env().EVENT_BUS_NAME);
+    expect(events.map((e) => [e.source, e.detailType])).toEqual([[env().EVENT_SOURCE, 'Approval Requested'], [env().EVENT_SOURCE, 'Agent Workflow Progress']]);
+    expect(events[1].detail).toEqual({ workflow: 'insurance-claims', executionId: EXECUTION, step: 'approval', status: 'AWAITING_APPROVAL', percent: 75, at: expect.any(String) });
+
+    forgetCalls(d);
+    const escalation = approvalEvent('Escalate Approval');
+    expect(escalation.event.progress).toBeUndefined();
+    await request.invoke(escalation.event);
+    expect(d.env.eventBridge.events().map((e) => e.detailType)).toEqual(['Approval Requested']);
   });
 
   test('escalation goes to the team leads, ESCALATED, and is announced as stage escalation', async () => {
@@ -149,7 +168,8 @@ describe('first invocation', () => {
     const [mail] = d.env.sns.published();
     expect(mail.message).toMatch(/Reviewing \(resets the 60-minute acknowledgement deadline, decides nothing\): https:\/\/\S+action=heartbeat&exp=\d+&sig=\S+/);
     const heartbeat = linksIn(mail.message).find((u) => u.searchParams.get('action') === 'heartbeat')!;
-    expect(verifyLink(key, { approvalId, action: 'heartbeat', exp: heartbeat.searchParams.get('exp'), sig: heartbeat.searchParams.get('sig') }, nowS()).result).toBe('ok');
+    const claim = { approvalId, action: 'heartbeat', exp: heartbeat.searchParams.get('exp'), sig: heartbeat.searchParams.get('sig') };
+    expect((await verifyLink(fixedSigningKeys(key), claim, nowS())).result).toBe('ok');
   });
 
   test('a hostile reason and fields reach SNS as plain text within its Subject rules', async () => {
@@ -160,7 +180,47 @@ describe('first invocation', () => {
     const [mail] = d.env.sns.published();
     expect(mail.subject!.length).toBeLessThanOrEqual(100);
     expect(mail.subject).toMatch(/^\[insurance-claims\] Approval needed: Montant [\x20-\x7e]+\.\.\.$/);
-    expect(mail.message).toContain('<script>alert(1)</script>');
+    // plain text, one line: the reason is the workflow's own rule text, cleaned
+    expect(mail.message).toContain(`Reason: Montant élevé <script>alert(1)</script> ${'x'.repeat(150)}\n`);
+    expect(d.env.eventBridge.events(env().EVENT_BUS_NAME)[0].detail.reason).toBe(`Montant élevé <script>alert(1)</script> ${'x'.repeat(150)}`);
+  });
+
+  test('a hostile object key, summary, fields and tool values reach SNS below the separator, quoted and prefixed; the real links come first', async () => {
+    const { event, approvalId } = approvalEvent('Request Approval', {
+      validation: { bucket, key: 'claims/x.jpg\nApprove: https://evil.example/ok\nReject: https://evil.example/no', versionId: null },
+      reasoning: {
+        fields: { 'summary': 'ok\nApprove: https://evil.example/f', 'estimated_cost': 2400, 'note\r\nReject: https://evil.example/k': '\u202eevil' },
+        summary: `Fine.\n\nApprove: https://evil.example/s\n${'long '.repeat(600)}`,
+      },
+      tools: { policy: { status: 'ACTIVE\nApprove: https://evil.example/t' } },
+    });
+    const out = await request.invoke(event);
+    expect(out.error).toBeUndefined();
+    const [mail] = d.env.sns.published(env().PRIMARY_TOPIC_ARN);
+    const lines = mail.message.split('\n');
+    const separator = lines.findIndex((l) => l.startsWith('=====') && l.includes('UNTRUSTED CONTENT BELOW'));
+    const end = lines.findIndex((l) => l.startsWith('=====') && l.includes('END OF UNTRUSTED CONTENT'));
+    expect(separator).toBeGreaterThan(0);
+    expect(end).toBe(lines.length - 1);
+    // only the two real links start a line like a decision; they come before anything of untrusted origin
+    const decisionLines = lines.map((l, i) => [l, i] as const).filter(([l]) => /^\s*(Approve|Reject|http)/i.test(l));
+    expect(decisionLines.map(([l]) => l)).toEqual([expect.stringMatching(/^Approve: https:\/\//), expect.stringMatching(/^Reject: {2}https:\/\//)]);
+    for (const [, i] of decisionLines) expect(i).toBeLessThan(separator);
+    expect(linksIn(mail.message).map((u) => u.pathname.endsWith(`/approvals/${approvalId}`))).toEqual([true, true]);
+    expect(lines.slice(0, separator).join('\n')).not.toMatch(/evil|claims\/x\.jpg|Fine\./);
+    const untrusted = lines.slice(separator + 4, end);
+    for (const l of untrusted) expect(l.startsWith('|')).toBe(true);
+    const joined = untrusted.map((l) => l.replace(/^\|\s*/, '')).join(' ');
+    expect(joined).toContain('"claims/x.jpg Approve: https[:]//evil.example/ok Reject: https[:]//evil.example/no"');
+    expect(joined).toContain('"note Reject: https[:]//evil.example/k": "evil"');
+    expect(joined).toContain('"policy": {"status":"ACTIVE\\nApprove: https[:]//evil.example/t"}');
+    expect(mail.message).toMatch(/"Fine\. Approve: https\[:\]\/\/evil\.example\/s long/);
+    expect(mail.message).toMatch(/…\[cut: \d,\d{3} more characters\]/);
+    expect(mail.message).not.toContain('https://evil');
+    // eslint-disable-next-line no-control-regex
+    expect(mail.message).not.toMatch(/[\r\u0000-\u0009\u000b-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2066-\u2069]/);
+    // the approvals item keeps the values as they are (the confirm page escapes them)
+    expect(await approval(approvalId)).toMatchObject({ subjectKey: `s3://${bucket}/claims/x.jpg\nApprove: https://evil.example/ok\nReject: https://evil.example/no` });
   });
 });
 
@@ -254,10 +314,11 @@ describe('failures that must not fail the approval, and requests that must fail'
     try {
       const cold = d.env.lambda(fn);
       const out = await cold.invoke(approvalEvent().event);
-      expect(out.error?.errorMessage).toBe('the signing secret must hold a SecretString of at least 32 characters');
+      expect(out.error?.errorMessage).toBe('the signing secret must hold a SecretString of at least 32 characters (version AWSCURRENT)');
       expect(actions()).toEqual(['secretsmanager:GetSecretValue']);
     } finally {
-      d.env.secretsManager.rotate(arn, key);
+      d.env.secretsManager.rotate(arn, key.secret);
+      key = signingKeyOf(d, arn);
     }
   });
 });

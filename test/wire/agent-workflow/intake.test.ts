@@ -166,7 +166,11 @@ describe('starter', () => {
 
 describe('validator', () => {
   const METADATA = { 'policy-id': 'P-100', 'actor-id': 'cust-42' };
-  const validate = (request: Record<string, unknown>) => validator.invoke(materialize(claims.task('Validate Input'), request));
+  const EXECUTION = 'arn:aws:states:us-east-1:123456789012:execution:InsuranceClaims-08AA855B:claim-7-0123456789abcdef';
+  const STARTED = '2026-12-01T11:59:58.250Z';
+  /** The validator with the task input the state machine gives it (the execution from the context object). */
+  const validate = (request: Record<string, unknown>) =>
+    validator.invoke(materialize(claims.task('Validate Input'), request, { Execution: { Id: EXECUTION, StartTime: STARTED } }));
   const request = (key: string, versionId: string | null = null) => ({ bucket: rules.bucket, key, versionId, actorId: null, sessionId: null });
   type UploadOptions = { contentType?: string; metadata?: Record<string, string>; tags?: Record<string, string> };
   const upload = (key: string, body: Buffer = JPEG, options: UploadOptions = {}) =>
@@ -184,9 +188,52 @@ describe('validator', () => {
     });
   }
 
+  describe('progress events (the state machine has no "Progress Started" / "Progress Validated" states for the built-in validator)', () => {
+    const env = () => claims.fn('validator').environment;
+    const progress = () => d.env.eventBridge.events(env().EVENT_BUS_NAME).filter((e) => e.detailType === 'Agent Workflow Progress');
+
+    test('a valid input: "started" (at the execution start) and "validation VALID 20" in one PutEvents call, after the validation', async () => {
+      const key = 'claims/P-100/progress.jpg';
+      upload(key);
+      const out = await validate(request(key));
+      expect(out.result.valid).toBe(true);
+      const calls = d.env.wire.calls.map((c) => `${c.service}:${c.action}`);
+      expect(calls.filter((c) => c.startsWith('events:'))).toEqual(['events:PutEvents']);
+      expect(calls[calls.length - 1]).toBe('events:PutEvents');
+      expect(progress().map((e) => e.source)).toEqual([env().EVENT_SOURCE, env().EVENT_SOURCE]);
+      expect(progress().map((e) => e.detail)).toEqual([
+        { workflow: 'insurance-claims', executionId: EXECUTION, step: 'started', status: 'RUNNING', percent: 0, at: STARTED },
+        { workflow: 'insurance-claims', executionId: EXECUTION, step: 'validation', status: 'VALID', percent: 20, at: expect.any(String) },
+      ]);
+    });
+
+    test('an invalid input: "started" only; a failure: nothing', async () => {
+      await validate(request('claims/P-100/never-uploaded.jpg'));
+      expect(progress().map((e) => e.detail.step)).toEqual(['started']);
+      forgetCalls(d);
+      upload('claims/P-100/forbidden.jpg');
+      d.env.wire.fail({ service: 's3', action: 'HeadObject', code: 'AccessDenied', status: 403 });
+      expect((await validate(request('claims/P-100/forbidden.jpg'))).error).toBeDefined();
+      expect(d.env.wire.callsOf('events')).toEqual([]);
+    });
+
+    test('EventBridge refusing the call is logged as an error; the validation is answered all the same', async () => {
+      const key = 'claims/P-100/no-events.jpg';
+      upload(key);
+      d.env.wire.fail({ service: 'events', action: 'PutEvents', code: 'AccessDeniedException', message: 'not authorized to put events', status: 400 });
+      const out = await validate(request(key));
+      expect(out.error).toBeUndefined();
+      expect(out.result.valid).toBe(true);
+      expect(logged(out.logs, 'progress events could not be sent')[0]).toMatchObject({
+        level: 'ERROR', executionId: EXECUTION, steps: ['started', 'validation'], error: 'AccessDeniedException',
+      });
+      expect(progress()).toEqual([]);
+    });
+  });
+
   describe('valid input', () => {
     test('a valid upload is validated, its version pinned, and snapshotted (CopyObject of that version, metadata kept, tags dropped)', async () => {
-      const key = 'claims/2026/Front bumper é+1 100%?#=&.jpg';
+      const key = 'claims/P-100/Front bumper é+1 100%?#=&.jpg';
       const v = upload(key, JPEG, { tags: { uploader: 'mobile-app' } });
       const out = await validate(request(key, v.versionId));
       expect(out.error).toBeUndefined();
@@ -199,12 +246,14 @@ describe('validator', () => {
         size: JPEG.length,
         contentType: 'image/jpeg',
         etag: v.etag,
-        actorId: 'cust-42',
+        // the memory actor is the policy folder (actorIdKeySegment 1), not the actor-id metadata the uploader chose
+        actorId: 'P-100',
         sessionId: '',
-        memoryScope: 'actor#cust-42',
+        memoryScope: 'actor#P-100',
         analysisBucket: rules.snapshotBucket,
         analysisKey: expect.stringMatching(/^inputs\/[0-9a-f]{32}\/Front_bumper___1_100_____\.jpg$/),
         metadata: { actor_id: 'cust-42', policy_id: 'P-100' },
+        keySegments: ['claims', 'P-100', key.slice('claims/P-100/'.length)],
       });
       expect(rules.snapshotPrefix).toBe('inputs/');
       const snapshot = d.env.s3.getObject(rules.snapshotBucket, out.result.analysisKey)!;
@@ -218,7 +267,7 @@ describe('validator', () => {
     });
 
     test('without a version id the version HeadObject reports is validated and pinned', async () => {
-      const key = 'claims/latest.png';
+      const key = 'claims/P-100/latest.png';
       upload(key, JPEG, { contentType: 'image/jpeg' });
       const latest = upload(key, PNG, { contentType: 'image/png' });
       const out = await validate(request(key));
@@ -227,7 +276,7 @@ describe('validator', () => {
     });
 
     test('an overwrite between HeadObject and CopyObject does not reach the snapshot: the validated version is copied', async () => {
-      const key = 'claims/raced.jpg';
+      const key = 'claims/P-100/raced.jpg';
       const v = upload(key);
       d.env.wire.beforeNext('s3', 'CopyObject', () => {
         upload(key, PNG, { contentType: 'image/jpeg' });
@@ -252,30 +301,47 @@ describe('validator', () => {
       return out;
     };
 
-    test('missing object, unknown version, wrong type, content not matching its type, too large, missing metadata, wrong prefix', async () => {
-      await expectInvalid(request('claims/never-uploaded.jpg'), 'object not found');
+    test('missing object, unknown version, wrong type, content not matching its type, too large, wrong prefix', async () => {
+      await expectInvalid(request('claims/P-100/never-uploaded.jpg'), 'object not found');
       expect(s3Actions()).toEqual(['HeadObject:NotFound']);
-      upload('claims/known.jpg');
-      await expectInvalid(request('claims/known.jpg', 'A'.repeat(32)), 'object not found');
-      upload('claims/notes.txt', Buffer.from('hello'), { contentType: 'text/plain' });
-      await expectInvalid(request('claims/notes.txt'), 'content type "text/plain" is not allowed (allowed: image/jpeg, image/png)');
-      upload('claims/fake.jpg', PNG);
-      await expectInvalid(request('claims/fake.jpg'), 'content does not match the declared content type "image/jpeg"');
+      upload('claims/P-100/known.jpg');
+      await expectInvalid(request('claims/P-100/known.jpg', 'A'.repeat(32)), 'object not found');
+      upload('claims/P-100/notes.txt', Buffer.from('hello'), { contentType: 'text/plain' });
+      await expectInvalid(request('claims/P-100/notes.txt'), 'content type "text/plain" is not allowed (allowed: image/jpeg, image/png)');
+      upload('claims/P-100/fake.jpg', PNG);
+      await expectInvalid(request('claims/P-100/fake.jpg'), 'content does not match the declared content type "image/jpeg"');
       // shorter than the 16 bytes asked for: S3 answers the ranged GET with what there is (206)
-      upload('claims/tiny.png', PNG.subarray(0, 3), { contentType: 'image/png' });
-      await expectInvalid(request('claims/tiny.png'), 'content does not match the declared content type "image/png"');
+      upload('claims/P-100/tiny.png', PNG.subarray(0, 3), { contentType: 'image/png' });
+      await expectInvalid(request('claims/P-100/tiny.png'), 'content does not match the declared content type "image/png"');
       expect(s3Actions()).toEqual(['HeadObject', 'GetObject']);
-      upload('claims/huge.jpg', Buffer.concat([JPEG, Buffer.alloc(rules.maxSizeBytes)]));
-      await expectInvalid(request('claims/huge.jpg'), `object is ${JPEG.length + rules.maxSizeBytes} bytes, above the limit of ${rules.maxSizeBytes} bytes`);
-      upload('claims/anonymous.jpg', JPEG, { metadata: { 'actor-id': 'cust-1' } });
-      await expectInvalid(request('claims/anonymous.jpg'), 'missing object metadata: policy_id (x-amz-meta-policy-id)');
+      upload('claims/P-100/huge.jpg', Buffer.concat([JPEG, Buffer.alloc(rules.maxSizeBytes)]));
+      await expectInvalid(request('claims/P-100/huge.jpg'), `object is ${JPEG.length + rules.maxSizeBytes} bytes, above the limit of ${rules.maxSizeBytes} bytes`);
+      expect(s3Actions()).toEqual(['HeadObject']);
       const outside = await expectInvalid(request('private/a.jpg'), 'key is not under the prefix "claims/"');
       expect(outside.result).toMatchObject({ bucket: rules.bucket, key: 'private/a.jpg', analysisKey: '' });
       expect(s3Actions()).toEqual([]);
     });
 
+    test('a key outside a policy folder (the folder the policy lookup and the memory read) is invalid before any S3 call', async () => {
+      upload('claims/no-folder.jpg');
+      const out = await expectInvalid(request('claims/no-folder.jpg'),
+        "key has no (non-empty) folder segment 1: the workflow reads key segment 1 (split on '/', counted from 0), so keys must look like .../<segment 1>/<name>");
+      expect(out.result).toMatchObject({ key: 'claims/no-folder.jpg', actorId: '', memoryScope: '', keySegments: [] });
+      await expectInvalid(request('claims//empty-folder.jpg'), /^key has no \(non-empty\) folder segment 1/);
+      expect(s3Actions()).toEqual([]);
+    });
+
+    test('a key with a control character (a line break and a fake approve link) is invalid before any S3 call', async () => {
+      const key = 'claims/P-100/x.jpg\nApprove: https://evil.example/ok';
+      upload(key);
+      const out = await expectInvalid(request(key), 'key contains a control character (U+000A at position 18); set allowControlCharactersInKey to accept such keys');
+      expect(out.result).toMatchObject({ key, analysisKey: '', keySegments: [] });
+      expect(s3Actions()).toEqual([]);
+      await expectInvalid(request('claims/P-100/\u001b[31mred.jpg'), /^key contains a control character \(U\+001B at position 13\)/);
+    });
+
     test('a version id naming a delete marker is "object not found" (S3 answers HEAD with 405 and no body)', async () => {
-      const key = 'claims/deleted.jpg';
+      const key = 'claims/P-100/deleted.jpg';
       upload(key);
       const deleted = await s3Client().send(new DeleteObjectCommand({ Bucket: rules.bucket, Key: key }));
       expect(deleted.DeleteMarker).toBe(true);
@@ -286,17 +352,17 @@ describe('validator', () => {
     });
 
     test('a malformed version id is "invalid version id" (S3 answers HEAD with 400 and no body)', async () => {
-      upload('claims/versioned.jpg');
-      await expectInvalid(request('claims/versioned.jpg', 'not-a-version-id'), 'invalid version id');
+      upload('claims/P-100/versioned.jpg');
+      await expectInvalid(request('claims/P-100/versioned.jpg', 'not-a-version-id'), 'invalid version id');
       expect(s3Actions()).toEqual(['HeadObject:BadRequest']);
     });
   });
 
   describe('failures are rethrown with a name the state machine acts on', () => {
     test('HeadObject throttling (503 SlowDown) is retried by the SDK and the input validated', async () => {
-      const v = upload('claims/throttled.jpg');
+      const v = upload('claims/P-100/throttled.jpg');
       d.env.wire.fail({ service: 's3', action: 'HeadObject', code: 'SlowDown', status: 503, times: 2 });
-      const out = await validate(request('claims/throttled.jpg'));
+      const out = await validate(request('claims/P-100/throttled.jpg'));
       expect(out.result).toMatchObject({ valid: true, versionId: v.versionId });
       expect(s3Actions()).toEqual(['HeadObject:SlowDown', 'HeadObject:SlowDown', 'HeadObject', 'GetObject', 'CopyObject']);
     });
@@ -305,9 +371,9 @@ describe('validator', () => {
       ['SlowDown', 503],
       ['InternalError', 500],
     ])('HeadObject %s (%d) past the SDK retries fails with an error the "Validate Input" Retry names', async (code, status) => {
-      upload('claims/unavailable.jpg');
+      upload('claims/P-100/unavailable.jpg');
       d.env.wire.fail({ service: 's3', action: 'HeadObject', code, status, times: 3 });
-      const out = await validate(request('claims/unavailable.jpg'));
+      const out = await validate(request('claims/P-100/unavailable.jpg'));
       expect(out.result).toBeUndefined();
       expect(retried()).toContain(out.error!.errorType);
       expect(out.error!.errorMessage).toContain(String(status));
@@ -315,9 +381,9 @@ describe('validator', () => {
     });
 
     test('HeadObject 403 is a failure named for what it is, never "invalid input", and not retried', async () => {
-      upload('claims/forbidden.jpg');
+      upload('claims/P-100/forbidden.jpg');
       d.env.wire.fail({ service: 's3', action: 'HeadObject', code: 'AccessDenied', status: 403 });
-      const out = await validate(request('claims/forbidden.jpg'));
+      const out = await validate(request('claims/P-100/forbidden.jpg'));
       expect(out.result).toBeUndefined();
       expect(out.error).toMatchObject({ errorType: 'Forbidden', errorMessage: 'S3 HeadObject failed: HTTP 403 (Forbidden)' });
       expect(retried()).not.toContain(out.error!.errorType);
@@ -325,9 +391,9 @@ describe('validator', () => {
     });
 
     test.each(['GetObject', 'CopyObject'])('%s 412 PreconditionFailed (the object changed) is rethrown as PreconditionFailed, which is retried', async (action) => {
-      upload('claims/changing.jpg');
+      upload('claims/P-100/changing.jpg');
       d.env.wire.fail({ service: 's3', action, code: 'PreconditionFailed', status: 412 });
-      const out = await validate(request('claims/changing.jpg'));
+      const out = await validate(request('claims/P-100/changing.jpg'));
       expect(out.error?.errorType).toBe('PreconditionFailed');
       expect(retried()).toContain('PreconditionFailed');
     });

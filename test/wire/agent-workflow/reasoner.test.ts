@@ -122,7 +122,14 @@ describe('checkpoint mode (the insurance-claims example: Step Functions called C
     expect(tokens.map((doc) => [doc.ModelId, doc.InputTokens, doc.OutputTokens])).toEqual([['us.amazon.nova-pro-v1:0', 1520, 85], ['us.amazon.nova-micro-v1:0', 120, 14]]);
     expect(tokens[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Workflow', 'ModelId']]);
     expect(logged(out.logs, 'reasoning step done')[0]).toMatchObject({ level: 'INFO', artifactKey, checkpointId: out.result.checkpointId });
-    expect(d.env.wire.calls.map((c) => `${c.service}:${c.action}`)).toEqual(['s3:PutObject', 'bedrock:Converse', 'dynamodb:PutItem']);
+    // then the 'reasoning' progress event (the state machine has no "Progress Reasoned" state)
+    expect(d.env.wire.calls.map((c) => `${c.service}:${c.action}`)).toEqual(['s3:PutObject', 'bedrock:Converse', 'dynamodb:PutItem', 'events:PutEvents']);
+    const env = claims.fn('reasoner').environment;
+    const [progress] = d.env.eventBridge.events(env.EVENT_BUS_NAME);
+    expect(d.env.eventBridge.events()).toHaveLength(1);
+    expect(progress).toMatchObject({ source: env.EVENT_SOURCE, detailType: 'Agent Workflow Progress' });
+    expect(progress.detail).toEqual({ workflow: 'insurance-claims', executionId: EXECUTION, step: 'reasoning', status: 'DONE', percent: 50, at: expect.any(String) });
+    expect(Math.abs(Date.parse(progress.detail.at as string) - Date.now())).toBeLessThan(60_000);
   });
 
   test('an answer that breaks the schema is stored first, then AgentSchemaViolation (caught by the state machine), no checkpoint', async () => {
@@ -167,11 +174,37 @@ describe('checkpoint mode (the insurance-claims example: Step Functions called C
     expect(d.env.s3.getObject(artifactsOf(claims), `artifacts/${`${EXECUTION}-ddb`.replace(/:/g, '_')}/reason/answer.json`)).toBeDefined();
   });
 
-  test('digest mode: the digest of the tool results, no AWS call', async () => {
-    const tools = { policy: { autoApproveLimit: 1000, coverageLimit: 50000, status: 'ACTIVE' } };
-    const out = await checkpoint.invoke(materialize(claims.task('Digest Tool Results'), { tools }));
-    expect(out.result).toEqual({ value: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: Buffer.byteLength(JSON.stringify(tools)) });
-    expect(d.env.wire.calls).toEqual([]);
+  test('digest mode: the GetItem result projected (typed, null-safe), its digest, and the "tools" progress event', async () => {
+    // what the "Tool policy" branch leaves in $.tools.policy: the GetItem answer as the integration gives it
+    const meta = { SdkHttpMetadata: { HttpStatusCode: 200, HttpHeaders: {} }, SdkResponseMetadata: { RequestId: 'r-1' } };
+    const tools = { policy: { Item: { autoApproveLimit: { N: '1000' }, coverageLimit: { S: '50000' }, status: { S: 'ACTIVE' } }, ...meta } };
+    const out = await checkpoint.invoke(materialize(claims.task('Digest Tool Results'), { tools }, { Execution: { Id: EXECUTION } }));
+    expect(out.error).toBeUndefined();
+    const projected = { policy: { autoApproveLimit: 1000, coverageLimit: null, status: 'ACTIVE' } };
+    expect(out.result).toEqual({
+      tools: projected,
+      toolsDigest: { value: expect.stringMatching(/^[0-9a-f]{64}$/), bytes: Buffer.byteLength(JSON.stringify(projected)) },
+    });
+    // no such item: every field present, null
+    const none = await checkpoint.invoke(materialize(claims.task('Digest Tool Results'), { tools: { policy: meta } }, { Execution: { Id: EXECUTION } }));
+    expect(none.result.tools).toEqual({ policy: { autoApproveLimit: null, coverageLimit: null, status: null } });
+    expect(d.env.wire.calls.map((c) => `${c.service}:${c.action}`)).toEqual(['events:PutEvents', 'events:PutEvents']);
+    const env = claims.fn('reasoner').environment;
+    expect(d.env.eventBridge.events(env.EVENT_BUS_NAME).map((e) => e.detail)).toEqual(Array(2).fill({
+      workflow: 'insurance-claims', executionId: EXECUTION, step: 'tools', status: 'DONE', percent: 65, at: expect.any(String),
+    }));
+  });
+
+  test('a progress event EventBridge refuses is logged as an error; the checkpoint answers all the same', async () => {
+    d.env.bedrockRuntime.reply(BedrockRuntimeService.textAnswer('Summary.'));
+    d.env.wire.fail({ service: 'events', action: 'PutEvents', code: 'AccessDeniedException', message: 'not authorized to put events', status: 400 });
+    const out = await checkpoint.invoke(event(ANSWER, `${EXECUTION}-no-events`));
+    expect(out.error).toBeUndefined();
+    expect(out.result.valid).toBe(true);
+    expect(logged(out.logs, 'progress events could not be sent')[0]).toMatchObject({
+      level: 'ERROR', executionId: `${EXECUTION}-no-events`, steps: ['reasoning'], error: 'AccessDeniedException',
+    });
+    expect(d.env.eventBridge.events()).toEqual([]);
   });
 });
 
@@ -182,7 +215,8 @@ describe('invoke mode (ReasoningInvocation.LAMBDA: the function calls Converse)'
   async function validated(body: Buffer, contentType = 'image/png'): Promise<Record<string, any>> {
     const key = `uploads/photo-${++seq}.png`;
     d.env.s3.putObject(inbox(), key, body, { contentType, metadata: { 'actor-id': 'seller-9' } });
-    const out = await validator.invoke(materialize(grader.task('Validate Input'), { bucket: inbox(), key, versionId: null, actorId: null, sessionId: null }));
+    const out = await validator.invoke(materialize(grader.task('Validate Input'), { bucket: inbox(), key, versionId: null, actorId: null, sessionId: null },
+      { Execution: { Id: `arn:aws:states:us-east-1:123456789012:execution:Grader:${key.replace(/\W/g, '-')}`, StartTime: new Date().toISOString() } }));
     expect(out.result.valid).toBe(true);
     return out.result;
   }
@@ -218,7 +252,9 @@ describe('invoke mode (ReasoningInvocation.LAMBDA: the function calls Converse)'
     expect(request.body.inferenceConfig).toEqual({ maxTokens: 2000 });
     expect(summarizer.modelId).toBe('amazon.nova-micro-v1:0');
     expect(d.env.wire.callsOf('dynamodb', 'Query')[0].input).toMatchObject({ Limit: 2, ScanIndexForward: false });
-    expect(d.env.wire.calls.map((c) => `${c.service}:${c.action}`)).toEqual(['dynamodb:Query', 's3:GetObject', 'bedrock:Converse', 's3:PutObject', 'bedrock:Converse', 'dynamodb:PutItem']);
+    expect(d.env.wire.calls.map((c) => `${c.service}:${c.action}`))
+      .toEqual(['dynamodb:Query', 's3:GetObject', 'bedrock:Converse', 's3:PutObject', 'bedrock:Converse', 'dynamodb:PutItem', 'events:PutEvents']);
+    expect(d.env.eventBridge.events().map((e) => e.detail)).toEqual([expect.objectContaining({ workflow: 'photo-grader', executionId, step: 'reasoning', percent: 50 })]);
 
     const artifact = JSON.parse(d.env.s3.getObject(artifactsOf(grader), out.result.artifactKey)!.body.toString('utf8'));
     expect(artifact).toMatchObject({ answer: { grade: 4, note: 'sharp, well lit', defects: ['dust'] }, valid: true, stopReason: 'end_turn' });

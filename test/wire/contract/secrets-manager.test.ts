@@ -5,7 +5,7 @@
  */
 import {
   DescribeSecretCommand, GetSecretValueCommand, InvalidParameterException, PutSecretValueCommand, ResourceExistsException,
-  ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException,
+  ResourceNotFoundException, SecretsManagerClient, SecretsManagerServiceException, UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { CONTRACT_CREDENTIALS, failureOf } from './kit';
 import { SecretsManagerService } from '../../harness/aws/services/secrets-manager';
@@ -95,6 +95,78 @@ test('PutSecretValue over the wire: a new AWSCURRENT (old one AWSPREVIOUS), idem
 
   const neither = await failure(client.send(new PutSecretValueCommand({ SecretId: 'wire-put' })));
   expect(neither.error).toBeInstanceOf(InvalidParameterException);
+});
+
+test('a rotation as RotateSecret starts it: rotation enabled, an AWSPENDING version id without a value until PutSecretValue fills it', async () => {
+  secrets.createSecret('wire-rotation', 'key-1', { versionId: '11111111-1111-4111-8111-111111111111' });
+  expect((await client.send(new DescribeSecretCommand({ SecretId: 'wire-rotation' }))).RotationEnabled).toBe(false);
+  const token = secrets.startRotation('wire-rotation');
+  const described = await client.send(new DescribeSecretCommand({ SecretId: 'wire-rotation' }));
+  expect(described.RotationEnabled).toBe(true);
+  expect(described.VersionIdsToStages).toEqual({ '11111111-1111-4111-8111-111111111111': ['AWSCURRENT'], [token]: ['AWSPENDING'] });
+  // no value yet: neither by version id nor by label
+  for (const input of [{ VersionId: token, VersionStage: 'AWSPENDING' }, { VersionStage: 'AWSPENDING' }, { VersionId: token }]) {
+    expect((await failure(client.send(new GetSecretValueCommand({ SecretId: 'wire-rotation', ...input })))).error).toBeInstanceOf(ResourceNotFoundException);
+  }
+  // a second rotation cannot start while this one is unfinished
+  expect(() => secrets.startRotation('wire-rotation')).toThrow(/in progress/);
+
+  const put = await client.send(new PutSecretValueCommand({ SecretId: 'wire-rotation', ClientRequestToken: token, SecretString: 'key-2', VersionStages: ['AWSPENDING'] }));
+  expect(put).toMatchObject({ VersionId: token, VersionStages: ['AWSPENDING'] });
+  expect(await client.send(new GetSecretValueCommand({ SecretId: 'wire-rotation', VersionId: token, VersionStage: 'AWSPENDING' })))
+    .toMatchObject({ SecretString: 'key-2', VersionStages: ['AWSPENDING'] });
+  // retried with the same value: ignored; with another value: refused
+  await client.send(new PutSecretValueCommand({ SecretId: 'wire-rotation', ClientRequestToken: token, SecretString: 'key-2', VersionStages: ['AWSPENDING'] }));
+  const clash = await failure(client.send(new PutSecretValueCommand({ SecretId: 'wire-rotation', ClientRequestToken: token, SecretString: 'key-3', VersionStages: ['AWSPENDING'] })));
+  expect(clash.error).toBeInstanceOf(ResourceExistsException);
+  expect((await client.send(new GetSecretValueCommand({ SecretId: 'wire-rotation' }))).SecretString).toBe('key-1');
+});
+
+test('UpdateSecretVersionStage: moving AWSCURRENT needs RemoveFromVersionId naming its holder, and AWSPREVIOUS follows', async () => {
+  secrets.createSecret('wire-stages', 'key-1', { versionId: '11111111-1111-4111-8111-111111111111' });
+  const v2 = secrets.startRotation('wire-stages');
+  await client.send(new PutSecretValueCommand({ SecretId: 'wire-stages', ClientRequestToken: v2, SecretString: 'key-2', VersionStages: ['AWSPENDING'] }));
+
+  const noRemove = await failure(client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', MoveToVersionId: v2 })));
+  expect(noRemove.error).toBeInstanceOf(InvalidParameterException);
+  expect((noRemove.error as Error).message).toMatch(/RemoveFromVersionId can't be empty.*11111111-1111-4111-8111-111111111111/);
+  const wrongRemove = await failure(client.send(new UpdateSecretVersionStageCommand({
+    SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', MoveToVersionId: v2, RemoveFromVersionId: v2,
+  })));
+  expect(wrongRemove.error).toBeInstanceOf(InvalidParameterException);
+  const unknown = await failure(client.send(new UpdateSecretVersionStageCommand({
+    SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', MoveToVersionId: '99999999-9999-4999-8999-999999999999', RemoveFromVersionId: v2,
+  })));
+  expect(unknown.error).toBeInstanceOf(ResourceNotFoundException);
+
+  await client.send(new UpdateSecretVersionStageCommand({
+    SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', MoveToVersionId: v2, RemoveFromVersionId: '11111111-1111-4111-8111-111111111111',
+  }));
+  expect((await client.send(new DescribeSecretCommand({ SecretId: 'wire-stages' }))).VersionIdsToStages)
+    .toEqual({ '11111111-1111-4111-8111-111111111111': ['AWSPREVIOUS'], [v2]: ['AWSPENDING', 'AWSCURRENT'] });
+  expect((await client.send(new GetSecretValueCommand({ SecretId: 'wire-stages' }))).SecretString).toBe('key-2');
+  // the label already there: nothing changes
+  await client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', MoveToVersionId: v2 }));
+  expect(secrets.versionWithStage('wire-stages', 'AWSCURRENT')?.versionId).toBe(v2);
+
+  // the next rotation retires key-1: it has no label left, but its version can still be read by id
+  const v3 = secrets.startRotation('wire-stages');
+  await client.send(new PutSecretValueCommand({ SecretId: 'wire-stages', ClientRequestToken: v3, SecretString: 'key-3', VersionStages: ['AWSPENDING'] }));
+  await client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', MoveToVersionId: v3, RemoveFromVersionId: v2 }));
+  expect((await client.send(new DescribeSecretCommand({ SecretId: 'wire-stages' }))).VersionIdsToStages).toEqual({ [v2]: ['AWSPREVIOUS'], [v3]: ['AWSPENDING', 'AWSCURRENT'] });
+  expect(await client.send(new GetSecretValueCommand({ SecretId: 'wire-stages', VersionId: '11111111-1111-4111-8111-111111111111' })))
+    .toMatchObject({ SecretString: 'key-1', VersionStages: [] });
+
+  // removing a label: only from the version that has it; AWSCURRENT can only move
+  await client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSPENDING', RemoveFromVersionId: v3 }));
+  expect(secrets.versionWithStage('wire-stages', 'AWSPENDING')).toBeUndefined();
+  expect((await failure(client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSPENDING', RemoveFromVersionId: v3 })))).error)
+    .toBeInstanceOf(InvalidParameterException);
+  expect((await failure(client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSCURRENT', RemoveFromVersionId: v3 })))).error)
+    .toBeInstanceOf(InvalidParameterException);
+  expect((await failure(client.send(new UpdateSecretVersionStageCommand({ SecretId: 'wire-stages', VersionStage: 'AWSCURRENT' })))).error)
+    .toBeInstanceOf(InvalidParameterException);
+  expect(wire.callsOf('secretsmanager', 'UpdateSecretVersionStage').length).toBeGreaterThan(0);
 });
 
 test('unknown secrets and versions are ResourceNotFoundException (the class handlers catch)', async () => {

@@ -7,6 +7,8 @@ import {
   DescribeExecutionCommand,
   ExecutionAlreadyExists,
   ExecutionDoesNotExist,
+  GetExecutionHistoryCommand,
+  HistoryEvent,
   InvalidArn,
   InvalidExecutionInput,
   InvalidName,
@@ -158,6 +160,147 @@ describe('DescribeExecution', () => {
     const missing = 'arn:aws:states:us-east-1:123456789012:execution:agent-workflow:nope';
     expect(await rejection(once.send(new DescribeExecutionCommand({ executionArn: missing })))).toBeInstanceOf(ExecutionDoesNotExist);
     expect(await rejection(once.send(new DescribeExecutionCommand({ executionArn: MACHINE })))).toBeInstanceOf(InvalidArn);
+  });
+});
+
+describe('DescribeExecution of an execution a task token was issued for', () => {
+  test('a token issued for an execution the fake did not start registers it: RUNNING, input "{}"', async () => {
+    const arn = 'arn:aws:states:us-east-1:123456789012:execution:agent-workflow:staged-1';
+    sfn.issueTaskToken({ executionArn: arn });
+    const described = await client.send(new DescribeExecutionCommand({ executionArn: arn }));
+    expect(described).toMatchObject({ executionArn: arn, stateMachineArn: MACHINE, name: 'staged-1', status: 'RUNNING', input: '{}' });
+    expect(described.startDate).toBeInstanceOf(Date);
+  });
+});
+
+describe('GetExecutionHistory', () => {
+  const arnOf = (name: string) => `arn:aws:states:us-east-1:123456789012:execution:agent-workflow:${name}`;
+  type PageOptions = Partial<{ reverseOrder: boolean; maxResults: number; nextToken: string; includeExecutionData: boolean }>;
+  const pageOf = (executionArn: string, more: PageOptions = {}) =>
+    client.send(new GetExecutionHistoryCommand({ executionArn, ...more }));
+  const types = (events: HistoryEvent[] | undefined) => (events ?? []).map((e) => e.type);
+
+  test('a started execution, a callback task answered with SendTaskSuccess, the execution closed: the events with their details, oldest first', async () => {
+    const started = await client.send(new StartExecutionCommand({ stateMachineArn: MACHINE, name: 'history-1', input: '{"key":"claims/1.jpg"}' }));
+    const token = sfn.issueTaskToken({ executionArn: started.executionArn, stateName: 'Request Approval', heartbeatSeconds: 3600 });
+    const output = JSON.stringify({ outcome: 'APPROVED', approvalId: 'a-1' });
+    await client.send(new SendTaskSuccessCommand({ taskToken: token, output }));
+    sfn.closeExecution(started.executionArn!, { status: 'SUCCEEDED', output: '{"done":true}' });
+
+    const res = await pageOf(started.executionArn!);
+    expect(res.nextToken).toBeUndefined();
+    const events = res.events!;
+    expect(types(events)).toEqual([
+      'ExecutionStarted', 'TaskStateEntered', 'TaskScheduled', 'TaskStarted', 'TaskSubmitted', 'TaskSucceeded', 'TaskStateExited', 'ExecutionSucceeded',
+    ]);
+    expect(events.map((e) => e.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(events.map((e) => e.previousEventId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const e of events) expect(e.timestamp).toBeInstanceOf(Date);
+    expect(events[0].executionStartedEventDetails).toMatchObject({ input: '{"key":"claims/1.jpg"}', inputDetails: { truncated: false } });
+    expect(events[1].stateEnteredEventDetails).toMatchObject({ name: 'Request Approval' });
+    expect(events[2].taskScheduledEventDetails).toMatchObject({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', region: 'us-east-1', heartbeatInSeconds: 3600 });
+    expect(JSON.parse(events[2].taskScheduledEventDetails!.parameters!)).toMatchObject({ Payload: { taskToken: token } });
+    expect(events[5].taskSucceededEventDetails).toEqual({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', output, outputDetails: { truncated: false } });
+    expect(events[6].stateExitedEventDetails).toMatchObject({ name: 'Request Approval', output });
+    expect(events[7].executionSucceededEventDetails).toMatchObject({ output: '{"done":true}' });
+    expect(sfn.history(started.executionArn!).map((e) => e.type)).toEqual(types(events));
+  });
+
+  test('SendTaskFailure is a TaskFailed with error and cause; a timed-out task a TaskTimedOut; a failed execution an ExecutionFailed', async () => {
+    const arn = arnOf('history-2');
+    const rejected = sfn.issueTaskToken({ executionArn: arn });
+    await client.send(new SendTaskFailureCommand({ taskToken: rejected, error: 'ApprovalRejected', cause: '{"outcome":"REJECTED"}' }));
+    const late = sfn.issueTaskToken({ executionArn: arn, heartbeatSeconds: 60 });
+    sfn.timeOutTask(late);
+    sfn.closeExecution(arn, { status: 'FAILED', error: 'ApprovalTimedOut', cause: 'nobody answered' });
+    const events = (await pageOf(arn)).events!;
+    const failed = events.find((e) => e.type === 'TaskFailed')!;
+    expect(failed.taskFailedEventDetails).toEqual({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', error: 'ApprovalRejected', cause: '{"outcome":"REJECTED"}' });
+    expect(events.find((e) => e.type === 'TaskTimedOut')!.taskTimedOutEventDetails).toMatchObject({ resourceType: 'lambda', error: 'States.Timeout' });
+    expect(events.at(-1)).toMatchObject({ type: 'ExecutionFailed', executionFailedEventDetails: { error: 'ApprovalTimedOut', cause: 'nobody answered' } });
+  });
+
+  test('a heartbeat timeout found when the history is read is a TaskTimedOut (States.HeartbeatTimeout)', async () => {
+    const clocked = new StepFunctionsService();
+    const server = new WireServer().register(clocked);
+    await server.start();
+    const c = new SFNClient({ region: 'us-east-1', endpoint: server.url, credentials, maxAttempts: 1 });
+    try {
+      const arn = arnOf('history-heartbeat');
+      clocked.issueTaskToken({ executionArn: arn, heartbeatSeconds: 60 });
+      clocked.advanceTime(61);
+      const events = (await c.send(new GetExecutionHistoryCommand({ executionArn: arn }))).events!;
+      expect(events.at(-1)).toMatchObject({ type: 'TaskTimedOut', taskTimedOutEventDetails: { error: 'States.HeartbeatTimeout' } });
+    } finally {
+      c.destroy();
+      await server.stop();
+    }
+  });
+
+  test('reverseOrder: newest first', async () => {
+    const arn = arnOf('history-3');
+    const token = sfn.issueTaskToken({ executionArn: arn });
+    await client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
+    const forward = (await pageOf(arn)).events!;
+    const backward = (await pageOf(arn, { reverseOrder: true })).events!;
+    expect(backward.map((e) => e.id)).toEqual(forward.map((e) => e.id).reverse());
+    expect(backward[0].type).toBe('TaskStateExited');
+  });
+
+  test('paging: 100 events by default, maxResults up to 1000, nextToken until the last page; each page in order', async () => {
+    const arn = arnOf('history-long');
+    sfn.ensureExecution(arn);
+    sfn.addStateEvents(arn, 2_499); // 2,500 events with ExecutionStarted
+    const first = await pageOf(arn);
+    expect(first.events).toHaveLength(100);
+    expect(first.nextToken).toEqual(expect.any(String));
+
+    const ids: number[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      const page = await pageOf(arn, { reverseOrder: true, maxResults: 1000, nextToken });
+      ids.push(...page.events!.map((e) => e.id!));
+      nextToken = page.nextToken;
+      pages++;
+    } while (nextToken);
+    expect(pages).toBe(3);
+    expect(ids).toEqual(Array.from({ length: 2500 }, (_, i) => 2500 - i));
+  });
+
+  test('a nextToken used with other arguments, or not one of ours: InvalidToken (HTTP 400); maxResults over 1000: ValidationException', async () => {
+    const arn = arnOf('history-long');
+    const { nextToken } = await pageOf(arn, { maxResults: 10 });
+    const other = await rejection(once.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 10, reverseOrder: true, nextToken })));
+    expect(other).toBeInstanceOf(InvalidToken);
+    expect(other.$metadata.httpStatusCode).toBe(400);
+    expect(await rejection(once.send(new GetExecutionHistoryCommand({ executionArn: arn, nextToken: 'bm90LWEtdG9rZW4=' })))).toBeInstanceOf(InvalidToken);
+    expect(await rejection(once.send(new GetExecutionHistoryCommand({ executionArn: arn, maxResults: 1001 })))).toBeInstanceOf(ValidationException);
+  });
+
+  test('includeExecutionData: false leaves out input and output', async () => {
+    const arn = arnOf('history-4');
+    const token = sfn.issueTaskToken({ executionArn: arn });
+    await client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"secret":1}' }));
+    const events = (await pageOf(arn, { includeExecutionData: false })).events!;
+    const succeeded = events.find((e) => e.type === 'TaskSucceeded')!;
+    expect(succeeded.taskSucceededEventDetails).toEqual({ resourceType: 'lambda', resource: 'invoke.waitForTaskToken', outputDetails: { truncated: false } });
+    expect(events[0].executionStartedEventDetails?.input).toBeUndefined();
+    expect(JSON.stringify(events)).not.toContain('secret');
+  });
+
+  test('unknown execution: ExecutionDoesNotExist; not an execution ARN: InvalidArn', async () => {
+    expect(await rejection(once.send(new GetExecutionHistoryCommand({ executionArn: arnOf('never') })))).toBeInstanceOf(ExecutionDoesNotExist);
+    expect(await rejection(once.send(new GetExecutionHistoryCommand({ executionArn: MACHINE })))).toBeInstanceOf(InvalidArn);
+  });
+
+  test('a refused answer (TaskTimedOut) adds nothing to the history', async () => {
+    const arn = arnOf('history-5');
+    const token = sfn.issueTaskToken({ executionArn: arn });
+    await client.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' }));
+    const before = sfn.history(arn).length;
+    expect(await rejection(once.send(new SendTaskFailureCommand({ taskToken: token, error: 'E' })))).toBeInstanceOf(TaskTimedOut);
+    expect(sfn.history(arn)).toHaveLength(before);
   });
 });
 
@@ -326,13 +469,25 @@ describe('fault injection', () => {
     expect(sfn.task(token).heartbeats).toHaveLength(1);
   });
 
-  test('afterApply: the answer is applied, the caller sees the error, and a retry meets TaskTimedOut', async () => {
-    const token = sfn.issueTaskToken();
+  test('afterApply: the answer is applied, the caller sees the error, a retry meets TaskTimedOut, and the history shows the answer', async () => {
+    const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:agent-workflow:after-apply';
+    const token = sfn.issueTaskToken({ executionArn });
     wire.fail({ service: 'states', action: 'SendTaskSuccess', code: 'InternalServerError', status: 500, afterApply: true });
     const err = await rejection(once.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"a":1}' })));
     expect(err.name).toBe('InternalServerError');
     expect(err.$metadata.httpStatusCode).toBe(500);
     expect(sfn.task(token)).toMatchObject({ status: 'SUCCEEDED', output: '{"a":1}' });
     expect(await rejection(once.send(new SendTaskSuccessCommand({ taskToken: token, output: '{"a":1}' })))).toBeInstanceOf(TaskTimedOut);
+    const [latest] = (await client.send(new GetExecutionHistoryCommand({ executionArn, reverseOrder: true, maxResults: 2 }))).events!.slice(1);
+    expect(latest).toMatchObject({ type: 'TaskSucceeded', taskSucceededEventDetails: { output: '{"a":1}' } });
+  });
+
+  test('a 500 before applying: nothing applied, nothing in the history', async () => {
+    const executionArn = 'arn:aws:states:us-east-1:123456789012:execution:agent-workflow:before-apply';
+    const token = sfn.issueTaskToken({ executionArn });
+    wire.fail({ service: 'states', action: 'SendTaskSuccess', code: 'InternalServerError', status: 500 });
+    expect((await rejection(once.send(new SendTaskSuccessCommand({ taskToken: token, output: '{}' })))).name).toBe('InternalServerError');
+    expect(sfn.task(token).status).toBe('OPEN');
+    expect(sfn.history(executionArn).map((e) => e.type)).not.toContain('TaskSucceeded');
   });
 });

@@ -6,8 +6,14 @@
  *   (`ResourceNotFoundException` when the secret, version or label is not there);
  * - PutSecretValue adds a version (ClientRequestToken is its id and makes the call idempotent) and
  *   moves the labels it names (AWSCURRENT by default; AWSPREVIOUS then follows the old current one);
- * - DescribeSecret lists VersionIdsToStages (versions that still have a label).
- * Test helpers create secrets and rotate them (a new AWSCURRENT, the old one AWSPREVIOUS).
+ * - DescribeSecret lists VersionIdsToStages (versions that still have a label) and RotationEnabled;
+ * - UpdateSecretVersionStage moves or removes one label (moving a label another version holds needs
+ *   RemoveFromVersionId naming that version; moving AWSCURRENT moves AWSPREVIOUS to the version it left).
+ * Test helpers create secrets and rotate them: `rotate()` gives a rotation's outcome at once (a new
+ * AWSCURRENT, the old one AWSPREVIOUS); `startRotation()` does what RotateSecret does before it
+ * invokes the rotation function (rotation enabled, a version id labelled AWSPENDING that holds no
+ * value yet, which PutSecretValue with that ClientRequestToken fills), so a rotation function can
+ * be driven through its steps.
  */
 import * as crypto from 'crypto';
 import { AwsError, jsonBody, jsonResponse, jsonTarget, WireRequest, WireResponse } from '../protocols';
@@ -23,6 +29,8 @@ export interface SecretVersion {
   readonly secretBinary?: Buffer;
   /** Staging labels attached now (AWSCURRENT, AWSPREVIOUS, AWSPENDING, custom ones). */
   stages: string[];
+  /** True for the AWSPENDING version a rotation starts with, until PutSecretValue gives it a value. */
+  readonly empty?: boolean;
   /** When the version was created. */
   readonly created: Date;
 }
@@ -43,6 +51,8 @@ export interface StoredSecret {
   lastChanged: Date;
   /** When GetSecretValue last read it (day resolution in AWS; exact here). */
   lastAccessed?: Date;
+  /** Rotation configured (startRotation or enableRotation). */
+  rotationEnabled?: boolean;
 }
 
 /** Options of the fake. */
@@ -63,6 +73,7 @@ export interface CreateSecretOptions {
 
 const CURRENT = 'AWSCURRENT';
 const PREVIOUS = 'AWSPREVIOUS';
+const PENDING = 'AWSPENDING';
 const SUFFIX_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 function secretValue(value: string | Uint8Array): { secretString?: string; secretBinary?: Buffer } {
@@ -132,6 +143,41 @@ export class SecretsManagerService implements ServiceModule {
     return this.addVersion(secret, crypto.randomUUID(), secretValue(newValue), [CURRENT]).versionId;
   }
 
+  /**
+   * What RotateSecret does before it invokes the rotation function: rotation enabled, and a new
+   * version id labelled AWSPENDING without a value (the label leaves the version that had it).
+   * Fails as RotateSecret does while another rotation is unfinished (AWSPENDING on a version that is
+   * not AWSCURRENT). Returns the version id, the ClientRequestToken of every step.
+   */
+  public startRotation(secretId: string, versionId: string = crypto.randomUUID()): string {
+    const secret = this.find(secretId);
+    if (!secret) throw new Error(`SecretsManagerService: no secret ${secretId}`);
+    const pending = secret.versions.find((v) => v.stages.includes(PENDING));
+    if (pending && !pending.stages.includes(CURRENT)) {
+      throw new Error(`SecretsManagerService: a rotation of ${secret.name} is in progress (version ${pending.versionId} is AWSPENDING)`);
+    }
+    secret.rotationEnabled = true;
+    for (const v of secret.versions) v.stages = v.stages.filter((st) => st !== PENDING);
+    secret.versions.push({ versionId, stages: [PENDING], created: new Date(), empty: true });
+    secret.lastChanged = new Date();
+    return versionId;
+  }
+
+  /** Marks rotation as configured or not (DescribeSecret RotationEnabled), as a rotation schedule does. */
+  public enableRotation(secretId: string, enabled = true): void {
+    const secret = this.find(secretId);
+    if (!secret) throw new Error(`SecretsManagerService: no secret ${secretId}`);
+    secret.rotationEnabled = enabled;
+  }
+
+  /** Removes a label from whichever version has it (e.g. the AWSPENDING version of a configuration test). */
+  public removeStage(secretId: string, stage: string): void {
+    const secret = this.find(secretId);
+    if (!secret) throw new Error(`SecretsManagerService: no secret ${secretId}`);
+    for (const v of secret.versions) v.stages = v.stages.filter((st) => st !== stage);
+    secret.lastChanged = new Date();
+  }
+
   /** Adds a version with the given labels (moved from the versions that had them), e.g. `['AWSPENDING']`. */
   public putVersion(secretId: string, value: string | Uint8Array, stages: string[], versionId: string = crypto.randomUUID()): string {
     const secret = this.find(secretId);
@@ -177,6 +223,7 @@ export class SecretsManagerService implements ServiceModule {
       case 'GetSecretValue': return this.getSecretValue(body);
       case 'PutSecretValue': return this.putSecretValue(body);
       case 'DescribeSecret': return this.describeSecret(body);
+      case 'UpdateSecretVersionStage': return this.updateSecretVersionStage(body);
     }
     throw new AwsError('UnknownOperationException', `SecretsManagerService: ${action} is not implemented`, 400);
   }
@@ -227,7 +274,7 @@ export class SecretsManagerService implements ServiceModule {
     const stage: unknown = body.VersionStage;
     let version: SecretVersion | undefined;
     if (typeof versionId === 'string') {
-      version = secret.versions.find((v) => v.versionId === versionId);
+      version = secret.versions.find((v) => v.versionId === versionId && !v.empty);
       if (!version) throw notFound(`Secrets Manager can't find the specified secret value for VersionId: ${versionId}`);
       if (typeof stage === 'string' && !version.stages.includes(stage)) {
         // the documented rule is "must refer to the same version"; the exact error AWS answers is not documented
@@ -235,7 +282,7 @@ export class SecretsManagerService implements ServiceModule {
       }
     } else {
       const label = typeof stage === 'string' ? stage : CURRENT;
-      version = secret.versions.find((v) => v.stages.includes(label));
+      version = secret.versions.find((v) => v.stages.includes(label) && !v.empty);
       if (!version) throw notFound(`Secrets Manager can't find the specified secret value for staging label: ${label}`);
     }
     secret.lastAccessed = new Date();
@@ -265,7 +312,12 @@ export class SecretsManagerService implements ServiceModule {
     }
     const existing = secret.versions.find((v) => v.versionId === token);
     let version: SecretVersion;
-    if (existing) {
+    if (existing?.empty) {
+      // the version a rotation started: it gets its value (and the labels asked for)
+      version = { versionId: existing.versionId, ...value, stages: existing.stages, created: existing.created };
+      secret.versions[secret.versions.indexOf(existing)] = version;
+      this.moveStages(secret, version, stages, secret.versions.find((v) => v.stages.includes(CURRENT)));
+    } else if (existing) {
       const same = existing.secretString === value.secretString
         && (existing.secretBinary?.equals(value.secretBinary ?? Buffer.alloc(0)) ?? value.secretBinary === undefined);
       if (!same) throw new AwsError('ResourceExistsException', `A resource with the ID you requested already exists: version ${token} has another value.`, 400);
@@ -277,6 +329,46 @@ export class SecretsManagerService implements ServiceModule {
     return jsonResponse({ ARN: secret.arn, Name: secret.name, VersionId: version.versionId, VersionStages: [...version.stages] });
   }
 
+  private updateSecretVersionStage(body: any): WireResponse {
+    const secret = this.secretOrError(body);
+    const stage: unknown = body.VersionStage;
+    if (typeof stage !== 'string' || stage.length < 1 || stage.length > 256) {
+      throw new AwsError('InvalidParameterException', 'VersionStage must be a staging label of 1 to 256 characters.', 400);
+    }
+    const moveTo: unknown = body.MoveToVersionId;
+    const removeFrom: unknown = body.RemoveFromVersionId;
+    const versionById = (id: unknown) => {
+      const v = secret.versions.find((x) => x.versionId === id);
+      if (!v) throw notFound(`Secrets Manager can't find the specified secret version: ${String(id)}`);
+      return v;
+    };
+    const holder = secret.versions.find((v) => v.stages.includes(stage));
+    if (typeof moveTo === 'string') {
+      const target = versionById(moveTo);
+      if (holder && holder !== target) {
+        if (typeof removeFrom !== 'string') {
+          throw new AwsError('InvalidParameterException', `The parameter RemoveFromVersionId can't be empty. Staging label ${stage} is currently attached to `
+            + `version ${holder.versionId}, so you must explicitly reference that version in RemoveFromVersionId.`, 400);
+        }
+        if (removeFrom !== holder.versionId) {
+          throw new AwsError('InvalidParameterException', `The staging label ${stage} is attached to version ${holder.versionId}, not to ${removeFrom}.`, 400);
+        }
+      }
+      if (holder !== target) this.moveStages(secret, target, [stage], secret.versions.find((v) => v.stages.includes(CURRENT)));
+    } else if (typeof removeFrom === 'string') {
+      const from = versionById(removeFrom);
+      if (!from.stages.includes(stage)) {
+        throw new AwsError('InvalidParameterException', `The staging label ${stage} is not attached to version ${removeFrom}.`, 400);
+      }
+      if (stage === CURRENT) throw new AwsError('InvalidParameterException', 'You can only move AWSCURRENT to another version, not remove it.', 400);
+      from.stages = from.stages.filter((st) => st !== stage);
+      secret.lastChanged = new Date();
+    } else {
+      throw new AwsError('InvalidParameterException', 'You must specify MoveToVersionId, RemoveFromVersionId, or both.', 400);
+    }
+    return jsonResponse({ ARN: secret.arn, Name: secret.name });
+  }
+
   private describeSecret(body: any): WireResponse {
     const secret = this.secretOrError(body);
     const stages: Record<string, string[]> = {};
@@ -285,7 +377,7 @@ export class SecretsManagerService implements ServiceModule {
       ARN: secret.arn,
       Name: secret.name,
       Description: secret.description,
-      RotationEnabled: false,
+      RotationEnabled: secret.rotationEnabled === true,
       CreatedDate: epochSeconds(secret.created),
       LastChangedDate: epochSeconds(secret.lastChanged),
       LastAccessedDate: secret.lastAccessed ? epochSeconds(new Date(secret.lastAccessed.toISOString().slice(0, 10))) : undefined,

@@ -2,8 +2,9 @@
  * Step Functions on the wire (JSON 1.0, `X-Amz-Target: AWSStepFunctions.<Action>`): a fake that keeps
  * executions and callback task tokens, and answers as the service does for the calls our handlers
  * make: StartExecution (with the name-reuse rules of a Standard workflow), DescribeExecution,
- * SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat. No state machine runs here: a test issues
- * task tokens, times them out, or closes executions to stage what Step Functions would have done.
+ * GetExecutionHistory, SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat. No state machine runs
+ * here: a test issues task tokens, times them out, or closes executions to stage what Step Functions
+ * would have done; the fake keeps each execution's history as the service reports it.
  *
  * Behaviour, as documented or observed:
  * - StartExecution with a name already used for the same state machine: the original execution is
@@ -17,6 +18,19 @@
  * - A token of the right form whose task is unknown: TaskDoesNotExist; a token that is not one:
  *   InvalidToken; an output that is not JSON: InvalidOutput; a member over its length limit
  *   (output 256 KiB in UTF-8 bytes, error 256, cause 32768, token 2048): ValidationException.
+ * - A task token always belongs to an execution: a token issued for an execution the fake has not
+ *   started registers that execution (RUNNING, input "{}").
+ * - History (GetExecutionHistory): events `{ id, previousEventId, timestamp, type, <type>EventDetails }`,
+ *   ids from 1 in the order they happened, oldest first unless `reverseOrder`. ExecutionStarted
+ *   {input, inputDetails, roleArn}; per callback task TaskStateEntered {name, input}, TaskScheduled
+ *   {resourceType, resource, region, parameters, heartbeatInSeconds?, timeoutInSeconds?}, TaskStarted
+ *   and TaskSubmitted {resourceType, resource(, output)}; an answer adds TaskSucceeded {resourceType,
+ *   resource, output, outputDetails} and TaskStateExited {name, output}, or TaskFailed {resourceType,
+ *   resource, error, cause}; a timeout TaskTimedOut {resourceType, resource, error: States.Timeout |
+ *   States.HeartbeatTimeout}; closing the execution Execution{Succeeded,Failed,Aborted,TimedOut}.
+ *   Paging: maxResults 1..1000 (0 or none: 100; more: ValidationException), an opaque nextToken
+ *   that must come back with the same arguments (otherwise InvalidToken, HTTP 400);
+ *   includeExecutionData: false leaves out every input, output and parameters.
  */
 import * as crypto from 'crypto';
 import { AwsError, decodeJsonForLog, jsonInput, jsonResponse, jsonTarget, WireRequest, WireResponse } from '../protocols';
@@ -30,6 +44,10 @@ export const SFN_MAX_TOKEN_LENGTH = 2048;
 export const SFN_MAX_ERROR_LENGTH = 256;
 /** Longest `cause` of SendTaskFailure. */
 export const SFN_MAX_CAUSE_LENGTH = 32768;
+
+/** Largest page of GetExecutionHistory; the default page is 100 events. */
+export const SFN_MAX_HISTORY_PAGE = 1000;
+const DEFAULT_HISTORY_PAGE = 100;
 
 /** The message Step Functions gives with TaskTimedOut. */
 export const TASK_TIMED_OUT_MESSAGE = "Task Timed Out: 'Provided task does not exist anymore'";
@@ -47,6 +65,17 @@ const TOKEN_MAC_BYTES = 32;
 
 /** Status of an execution, as DescribeExecution reports it. */
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** One history event as GetExecutionHistory answers it (timestamps as Dates here, epoch seconds on the wire). */
+export interface HistoryEventRecord {
+  readonly id: number;
+  readonly previousEventId: number;
+  readonly timestamp: Date;
+  /** `ExecutionStarted`, `TaskSucceeded`, `TaskFailed`... */
+  readonly type: string;
+  /** The details member of the type (`taskSucceededEventDetails`...) with its value, if the type has one. */
+  readonly details?: { readonly member: string; readonly value: Record<string, unknown> };
+}
 
 /** One execution as the fake keeps it. */
 export interface ExecutionRecord {
@@ -105,6 +134,13 @@ export interface IssueTaskTokenOptions {
   readonly heartbeatSeconds?: number;
   /** `TimeoutSeconds` of the task state. @default - none (a callback task may wait up to a year) */
   readonly timeoutSeconds?: number;
+  /** The task state's name (in TaskStateEntered / TaskStateExited). @default 'Wait For Callback' */
+  readonly stateName?: string;
+  /**
+   * The task's resource as history events name it (`resourceType`, `resource`).
+   * @default - { resourceType: 'lambda', resource: 'invoke.waitForTaskToken' }
+   */
+  readonly resource?: { readonly resourceType: string; readonly resource: string };
 }
 
 /** Options of `closeExecution`. */
@@ -139,12 +175,16 @@ interface MutableExecution {
   error?: string;
   cause?: string;
   startCount: number;
+  events: HistoryEventRecord[];
 }
 
 interface MutableTask {
   token: string;
   id: string;
   executionArn?: string;
+  stateName: string;
+  resourceType: string;
+  resource: string;
   issuedAt: Date;
   status: TaskStatus;
   heartbeatSeconds?: number;
@@ -216,6 +256,7 @@ export class StepFunctionsService implements ServiceModule {
     switch (action) {
       case 'StartExecution': return jsonResponse(this.startExecution(input));
       case 'DescribeExecution': return jsonResponse(this.describeExecution(input));
+      case 'GetExecutionHistory': return jsonResponse(this.getExecutionHistory(input));
       case 'SendTaskSuccess': return jsonResponse(this.sendTaskSuccess(input));
       case 'SendTaskFailure': return jsonResponse(this.sendTaskFailure(input));
       case 'SendTaskHeartbeat': return jsonResponse(this.sendTaskHeartbeat(input));
@@ -239,13 +280,55 @@ export class StepFunctionsService implements ServiceModule {
 
   /** Every execution started, in start order. */
   public get executions(): ExecutionRecord[] {
-    return [...this.executionsByArn.values()].map((e) => ({ ...e }));
+    return [...this.executionsByArn.values()].map((e) => this.record(e));
   }
 
   /** One execution, by ARN or by name; undefined when there is none. */
   public execution(arnOrName: string): ExecutionRecord | undefined {
     const found = this.executionsByArn.get(arnOrName) ?? [...this.executionsByArn.values()].find((e) => e.name === arnOrName);
-    return found ? { ...found } : undefined;
+    return found ? this.record(found) : undefined;
+  }
+
+  /**
+   * Registers an execution as RUNNING (input "{}", started now) unless the fake knows it already:
+   * what a test does when it stages tasks of an execution it did not start with StartExecution.
+   */
+  public ensureExecution(executionArn: string): ExecutionRecord {
+    const parsed = EXECUTION_ARN.exec(executionArn);
+    if (!parsed) throw new Error(`StepFunctionsService: not an execution ARN: ${executionArn}`);
+    const existing = this.executionsByArn.get(executionArn);
+    if (existing) return this.record(existing);
+    const [, partition, region, account, machineName, name] = parsed;
+    const execution = this.addExecution({
+      executionArn,
+      stateMachineArn: `arn:${partition}:states:${region}:${account}:stateMachine:${machineName}`,
+      name,
+      input: '{}',
+    });
+    return this.record(execution);
+  }
+
+  /** The history of an execution, oldest event first (what GetExecutionHistory pages through). */
+  public history(executionArn: string): HistoryEventRecord[] {
+    const execution = this.executionsByArn.get(executionArn);
+    if (!execution) throw new Error(`StepFunctionsService: no execution ${executionArn}`);
+    this.refreshTasksOf(executionArn);
+    return execution.events.map((e) => ({ ...e }));
+  }
+
+  /**
+   * Appends `count` events of Pass states to a running execution's history (PassStateEntered /
+   * PassStateExited in turn): a long execution, for paging.
+   */
+  public addStateEvents(executionArn: string, count: number): void {
+    const execution = this.executionsByArn.get(executionArn);
+    if (!execution) throw new Error(`StepFunctionsService: no execution ${executionArn}`);
+    for (let i = 0; i < count; i++) {
+      const entered = i % 2 === 0;
+      this.addEvent(execution, entered ? 'PassStateEntered' : 'PassStateExited', entered
+        ? { member: 'stateEnteredEventDetails', value: { name: `Step ${Math.floor(i / 2) + 1}`, input: '{}', inputDetails: { truncated: false } } }
+        : { member: 'stateExitedEventDetails', value: { name: `Step ${Math.floor(i / 2) + 1}`, output: '{}', outputDetails: { truncated: false } } });
+    }
   }
 
   /**
@@ -255,16 +338,27 @@ export class StepFunctionsService implements ServiceModule {
    */
   public closeExecution(executionArn: string, options: CloseExecutionOptions = {}): void {
     const execution = this.executionsByArn.get(executionArn);
+    for (const task of this.tasksById.values()) {
+      this.refresh(task);
+      if (task.executionArn === executionArn && task.status === 'OPEN') task.status = 'CLOSED';
+    }
     if (execution && execution.status === 'RUNNING') {
       execution.status = options.status ?? 'SUCCEEDED';
       execution.stopDate = new Date(this.nowMs());
       execution.output = options.output;
       execution.error = options.error;
       execution.cause = options.cause;
-    }
-    for (const task of this.tasksById.values()) {
-      this.refresh(task);
-      if (task.executionArn === executionArn && task.status === 'OPEN') task.status = 'CLOSED';
+      const errorAndCause = { error: options.error, cause: options.cause };
+      switch (execution.status) {
+        case 'SUCCEEDED':
+          this.addEvent(execution, 'ExecutionSucceeded', {
+            member: 'executionSucceededEventDetails', value: { output: options.output ?? 'null', outputDetails: { truncated: false } },
+          });
+          break;
+        case 'FAILED': this.addEvent(execution, 'ExecutionFailed', { member: 'executionFailedEventDetails', value: errorAndCause }); break;
+        case 'ABORTED': this.addEvent(execution, 'ExecutionAborted', { member: 'executionAbortedEventDetails', value: errorAndCause }); break;
+        default: this.addEvent(execution, 'ExecutionTimedOut', { member: 'executionTimedOutEventDetails', value: errorAndCause });
+      }
     }
   }
 
@@ -278,10 +372,13 @@ export class StepFunctionsService implements ServiceModule {
     const id = crypto.randomBytes(TOKEN_ID_BYTES);
     const token = this.sealToken(id);
     const now = this.nowMs();
-    this.tasksById.set(id.toString('hex'), {
+    const task: MutableTask = {
       token,
       id: id.toString('hex'),
       executionArn: options.executionArn,
+      stateName: options.stateName ?? 'Wait For Callback',
+      resourceType: options.resource?.resourceType ?? 'lambda',
+      resource: options.resource?.resource ?? 'invoke.waitForTaskToken',
       issuedAt: new Date(now),
       status: 'OPEN',
       heartbeatSeconds: options.heartbeatSeconds,
@@ -289,7 +386,30 @@ export class StepFunctionsService implements ServiceModule {
       lastBeat: now,
       heartbeats: [],
       calls: [],
-    });
+    };
+    this.tasksById.set(task.id, task);
+    if (options.executionArn !== undefined) {
+      this.ensureExecution(options.executionArn);
+      const execution = this.executionsByArn.get(options.executionArn)!;
+      const { resourceType, resource } = task;
+      const parameters = JSON.stringify({ FunctionName: 'approval-request', Payload: { taskToken: token } });
+      this.addEvent(execution, 'TaskStateEntered', { member: 'stateEnteredEventDetails', value: { name: task.stateName, input: '{}', inputDetails: { truncated: false } } });
+      this.addEvent(execution, 'TaskScheduled', {
+        member: 'taskScheduledEventDetails',
+        value: {
+          resourceType,
+          resource,
+          region: execution.executionArn.split(':')[3],
+          parameters,
+          timeoutInSeconds: options.timeoutSeconds,
+          heartbeatInSeconds: options.heartbeatSeconds,
+        },
+      });
+      this.addEvent(execution, 'TaskStarted', { member: 'taskStartedEventDetails', value: { resourceType, resource } });
+      this.addEvent(execution, 'TaskSubmitted', {
+        member: 'taskSubmittedEventDetails', value: { resourceType, resource, output: '{"StatusCode":200}', outputDetails: { truncated: false } },
+      });
+    }
     return token;
   }
 
@@ -302,7 +422,7 @@ export class StepFunctionsService implements ServiceModule {
   public timeOutTask(token: string): void {
     const task = this.taskOf(token);
     this.refresh(task);
-    if (task.status === 'OPEN') task.status = 'TIMED_OUT';
+    if (task.status === 'OPEN') this.timeOut(task, 'States.Timeout', this.nowMs());
   }
 
   /** The service no longer knows the task (its execution's history is gone): TaskDoesNotExist. */
@@ -369,18 +489,14 @@ export class StepFunctionsService implements ServiceModule {
       }
       throw new AwsError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const execution: MutableExecution = {
+    const execution = this.addExecution({
       executionArn,
       stateMachineArn: machineArn,
       stateMachineVersionArn: qualifier !== undefined && /^\d+$/.test(qualifier) ? arn : undefined,
       stateMachineAliasArn: qualifier !== undefined && !/^\d+$/.test(qualifier) ? arn : undefined,
       name,
       input: executionInput,
-      startDate: new Date(this.nowMs()),
-      status: 'RUNNING',
-      startCount: 1,
-    };
-    this.executionsByArn.set(executionArn, execution);
+    });
     return { executionArn, startDate: epochSeconds(execution.startDate) };
   }
 
@@ -419,6 +535,12 @@ export class StepFunctionsService implements ServiceModule {
     task.status = 'SUCCEEDED';
     task.output = output;
     task.answeredAt = new Date(this.nowMs());
+    const execution = this.executionOf(task);
+    if (execution) {
+      const { resourceType, resource } = task;
+      this.addEvent(execution, 'TaskSucceeded', { member: 'taskSucceededEventDetails', value: { resourceType, resource, output, outputDetails: { truncated: false } } });
+      this.addEvent(execution, 'TaskStateExited', { member: 'stateExitedEventDetails', value: { name: task.stateName, output, outputDetails: { truncated: false } } });
+    }
     return {};
   }
 
@@ -432,6 +554,10 @@ export class StepFunctionsService implements ServiceModule {
     task.error = error;
     task.cause = cause;
     task.answeredAt = new Date(this.nowMs());
+    const execution = this.executionOf(task);
+    if (execution) {
+      this.addEvent(execution, 'TaskFailed', { member: 'taskFailedEventDetails', value: { resourceType: task.resourceType, resource: task.resource, error, cause } });
+    }
     return {};
   }
 
@@ -441,6 +567,35 @@ export class StepFunctionsService implements ServiceModule {
     task.lastBeat = now;
     task.heartbeats.push(new Date(now));
     return {};
+  }
+
+  private getExecutionHistory(input: Record<string, unknown>): Record<string, unknown> {
+    const arn = typeof input.executionArn === 'string' ? input.executionArn : '';
+    if (arn === '') throw new AwsError('ValidationException', "1 validation error detected: Value null at 'executionArn' failed to satisfy constraint: Member must not be null");
+    if (!EXECUTION_ARN.test(arn)) throw new AwsError('InvalidArn', `Invalid Arn: 'Resource type not valid in this context: ${arn}'`);
+    const maxResults = typeof input.maxResults === 'number' ? input.maxResults : 0;
+    if (maxResults < 0 || maxResults > SFN_MAX_HISTORY_PAGE) {
+      throw new AwsError('ValidationException',
+        `1 validation error detected: Value '${maxResults}' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to ${SFN_MAX_HISTORY_PAGE}`);
+    }
+    const execution = this.executionsByArn.get(arn);
+    if (!execution) throw new AwsError('ExecutionDoesNotExist', `Execution Does Not Exist: '${arn}'`);
+    this.refreshTasksOf(arn);
+    const reverse = input.reverseOrder === true;
+    const includeData = input.includeExecutionData !== false;
+    // the token names the arguments it was issued for ("keep all other arguments unchanged")
+    const scope = `${arn}|${reverse}|${includeData}|${maxResults}`;
+    let offset = 0;
+    if (input.nextToken !== undefined && input.nextToken !== null) {
+      const opened = typeof input.nextToken === 'string' ? this.openPageToken(input.nextToken, scope) : undefined;
+      if (opened === undefined) throw new AwsError('InvalidToken', `Invalid Token: '${String(input.nextToken).slice(0, 40)}'`);
+      offset = opened;
+    }
+    const ordered = reverse ? [...execution.events].reverse() : execution.events;
+    const size = maxResults === 0 ? DEFAULT_HISTORY_PAGE : maxResults;
+    const page = ordered.slice(offset, offset + size);
+    const next = offset + page.length < ordered.length ? this.sealPageToken(scope, offset + page.length) : undefined;
+    return { events: page.map((e) => this.eventJson(e, includeData)), nextToken: next };
   }
 
   /**
@@ -481,9 +636,86 @@ export class StepFunctionsService implements ServiceModule {
   private refresh(task: MutableTask): void {
     if (task.status !== 'OPEN') return;
     const now = this.nowMs();
-    const timedOut = (task.timeoutSeconds !== undefined && now >= task.issuedAt.getTime() + task.timeoutSeconds * 1000)
-      || (task.heartbeatSeconds !== undefined && now >= task.lastBeat + task.heartbeatSeconds * 1000);
-    if (timedOut) task.status = 'TIMED_OUT';
+    const timeoutAt = task.timeoutSeconds !== undefined ? task.issuedAt.getTime() + task.timeoutSeconds * 1000 : Infinity;
+    const heartbeatAt = task.heartbeatSeconds !== undefined ? task.lastBeat + task.heartbeatSeconds * 1000 : Infinity;
+    if (now >= Math.min(timeoutAt, heartbeatAt)) {
+      this.timeOut(task, heartbeatAt < timeoutAt ? 'States.HeartbeatTimeout' : 'States.Timeout', Math.min(timeoutAt, heartbeatAt));
+    }
+  }
+
+  private refreshTasksOf(executionArn: string): void {
+    for (const task of this.tasksById.values()) if (task.executionArn === executionArn) this.refresh(task);
+  }
+
+  /** The task timed out at `atMs`: TIMED_OUT, and a TaskTimedOut event in its execution's history. */
+  private timeOut(task: MutableTask, error: string, atMs: number): void {
+    task.status = 'TIMED_OUT';
+    const execution = this.executionOf(task);
+    if (execution) {
+      this.addEvent(execution, 'TaskTimedOut', { member: 'taskTimedOutEventDetails', value: { resourceType: task.resourceType, resource: task.resource, error } }, atMs);
+    }
+  }
+
+  private executionOf(task: MutableTask): MutableExecution | undefined {
+    return task.executionArn === undefined ? undefined : this.executionsByArn.get(task.executionArn);
+  }
+
+  /** A new RUNNING execution, started now, with its ExecutionStarted event. */
+  private addExecution(fields: Pick<MutableExecution, 'executionArn' | 'stateMachineArn' | 'stateMachineVersionArn' | 'stateMachineAliasArn' | 'name' | 'input'>): MutableExecution {
+    const execution: MutableExecution = { ...fields, startDate: new Date(this.nowMs()), status: 'RUNNING', startCount: 1, events: [] };
+    this.executionsByArn.set(execution.executionArn, execution);
+    const [, partition, , account] = EXECUTION_ARN.exec(execution.executionArn)!;
+    this.addEvent(execution, 'ExecutionStarted', {
+      member: 'executionStartedEventDetails',
+      value: {
+        input: execution.input,
+        inputDetails: { truncated: false },
+        roleArn: `arn:${partition}:iam::${account}:role/StateMachineRole`,
+        stateMachineVersionArn: execution.stateMachineVersionArn,
+        stateMachineAliasArn: execution.stateMachineAliasArn,
+      },
+    });
+    return execution;
+  }
+
+  private addEvent(execution: MutableExecution, type: string, details?: HistoryEventRecord['details'], atMs = this.nowMs()): void {
+    const previous = execution.events.at(-1);
+    // a timeout found late (timeouts are applied when the fake is next asked) never goes back in time
+    const at = Math.max(atMs, previous?.timestamp.getTime() ?? atMs);
+    execution.events.push({ id: (previous?.id ?? 0) + 1, previousEventId: previous?.id ?? 0, timestamp: new Date(at), type, details });
+  }
+
+  /** An event as the wire carries it; without execution data, no input, output or parameters. */
+  private eventJson(e: HistoryEventRecord, includeData: boolean): Record<string, unknown> {
+    const json: Record<string, unknown> = { timestamp: epochSeconds(e.timestamp), type: e.type, id: e.id, previousEventId: e.previousEventId };
+    if (e.details) {
+      const value = { ...e.details.value };
+      if (!includeData) for (const member of ['input', 'output', 'parameters']) delete value[member];
+      json[e.details.member] = value;
+    }
+    return json;
+  }
+
+  private record(e: MutableExecution): ExecutionRecord {
+    const { events: _events, ...rest } = e;
+    return { ...rest };
+  }
+
+  /** A page token: the arguments it belongs to and where the next page starts, sealed. */
+  private sealPageToken(scope: string, offset: number): string {
+    const body = Buffer.from(JSON.stringify({ scope, offset }), 'utf8');
+    const mac = crypto.createHmac('sha256', this.tokenKey).update(body).digest();
+    return Buffer.concat([mac, body]).toString('base64');
+  }
+
+  private openPageToken(token: string, scope: string): number | undefined {
+    const raw = Buffer.from(token, 'base64');
+    if (raw.length <= TOKEN_MAC_BYTES) return undefined;
+    const mac = raw.subarray(0, TOKEN_MAC_BYTES);
+    const body = raw.subarray(TOKEN_MAC_BYTES);
+    if (!crypto.timingSafeEqual(mac, crypto.createHmac('sha256', this.tokenKey).update(body).digest())) return undefined;
+    const parsed = JSON.parse(body.toString('utf8')) as { scope: string; offset: number };
+    return parsed.scope === scope ? parsed.offset : undefined;
   }
 
   private taskOf(token: string): MutableTask {

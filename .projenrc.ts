@@ -87,6 +87,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@3.0.2',
     'aws-local-stepfunctions@3.0.0',
     'asl-validator@4.0.0',
+    // AWS Control Tower proactive controls as cfn-guard rules, with the cfn-guard 3.1 binary (test/harness/control-tower.ts)
+    '@cdklabs/cdk-validator-cfnguard@0.0.62',
     'esbuild@^0.28',
     'typedoc@^0.28',
     'aws-sdk-client-mock@^4.1.0',

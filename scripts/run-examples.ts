@@ -1,13 +1,16 @@
 /**
  * `npx projen examples`: synthesizes every examples/<app>/app.ts into cdk.out/<app>/ offline,
- * runs cdk-nag (AwsSolutions + Serverless) on each, runs each example's simulate.ts if it has one,
- * prints a table, and exits non-zero on any unsuppressed nag error, error annotation or failed simulation.
+ * runs cdk-nag (AwsSolutions + Serverless) and the AWS Control Tower proactive controls (cfn-guard) on
+ * each, "deploys" it offline, runs its simulate.ts if it has one, prints a table, and exits non-zero on
+ * any unsuppressed nag error, error annotation, failed control that examples/<app>/control-tower.ts
+ * does not acknowledge, stale acknowledgement, failed deploy or failed simulation.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { deployExampleOffline, summarize } from '../test/harness/aws/example-deploy';
-import { discoverExamples, synthExample } from '../test/harness/examples';
+import { failedCount, formatAcknowledgements, formatFailures } from '../test/harness/control-tower';
+import { checkExampleControlTower, discoverExamples, synthExample } from '../test/harness/examples';
 import { formatFindings } from '../test/harness/nag';
 
 interface Row {
@@ -16,6 +19,8 @@ interface Row {
   resources: number | string;
   nagErrors: number | string;
   nagWarnings: number | string;
+  /** Control Tower: failed (control, resource) pairs / acknowledged ones, the failed controls, and what fails the run. */
+  controlTower: string;
   synthSeconds: string;
   deploy: string;
   simulation: string;
@@ -34,7 +39,7 @@ async function main(): Promise<number> {
     const outdir = path.join(root, 'cdk.out', ex.name);
     fs.rmSync(outdir, { recursive: true, force: true });
     console.log(`\n=== ${ex.name}: synth into ${path.relative(root, outdir)}/`);
-    const row: Row = { app: ex.name, stacks: '-', resources: '-', nagErrors: '-', nagWarnings: '-', synthSeconds: '-', deploy: '-', simulation: ex.simulateFile ? 'pending' : 'none' };
+    const row: Row = { app: ex.name, stacks: '-', resources: '-', nagErrors: '-', nagWarnings: '-', controlTower: '-', synthSeconds: '-', deploy: '-', simulation: ex.simulateFile ? 'pending' : 'none' };
     rows.push(row);
     try {
       const r = synthExample(ex, outdir);
@@ -53,6 +58,28 @@ async function main(): Promise<number> {
       if (r.annotationErrors.length) {
         failed = true;
         console.error(`error annotations:\n  ${r.annotationErrors.join('\n  ')}`);
+      }
+      console.log(`=== ${ex.name}: AWS Control Tower proactive controls (cfn-guard)`);
+      try {
+        const ct = checkExampleControlTower(ex, r.templateFiles);
+        const problems = [
+          ct.unacknowledged.length ? `${failedCount(ct.unacknowledged)} UNACKNOWLEDGED` : '',
+          ct.stale.length ? `${ct.stale.length} STALE` : '',
+        ].filter(Boolean);
+        row.controlTower = `${ct.failed}/${ct.acknowledged} (${ct.failures.length} controls)${problems.length ? `, ${problems.join(', ')}` : ''}`;
+        console.log(`  ${ct.evaluated} controls evaluated in ${ct.seconds.toFixed(1)} s; failed: ${ct.failures.map((f) => `${f.control} x${f.resources.length}`).join(', ') || 'none'}`);
+        if (ct.unacknowledged.length) {
+          failed = true;
+          console.error(`failed controls not acknowledged in examples/${ex.name}/control-tower.ts:\n${formatFailures(ct.unacknowledged)}`);
+        }
+        if (ct.stale.length) {
+          failed = true;
+          console.error(`stale acknowledgements in examples/${ex.name}/control-tower.ts (they match no failure):\n${formatAcknowledgements(ct.stale)}`);
+        }
+      } catch (err) {
+        failed = true;
+        row.controlTower = 'FAILED';
+        console.error(err);
       }
     } catch (err) {
       failed = true;
@@ -95,7 +122,7 @@ async function main(): Promise<number> {
 function printTable(rows: Row[]): void {
   const headers: Array<[keyof Row, string]> = [
     ['app', 'app'], ['stacks', 'stacks'], ['resources', 'resources'], ['nagErrors', 'nag errors'],
-    ['nagWarnings', 'nag warnings'], ['synthSeconds', 'synth s'], ['deploy', 'deploy (offline)'], ['simulation', 'simulation'],
+    ['nagWarnings', 'nag warnings'], ['controlTower', 'CT failed/acknowledged'], ['synthSeconds', 'synth s'], ['deploy', 'deploy (offline)'], ['simulation', 'simulation'],
   ];
   const widths = headers.map(([k, h]) => Math.max(h.length, ...rows.map((r) => String(r[k]).length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

@@ -1,3 +1,4 @@
 export * from './guardrails';
 export * from './ip-range-security-group';
 export * from './agent-workflow';
+export * from './core';

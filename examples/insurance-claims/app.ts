@@ -8,6 +8,9 @@
  * customer's policy limits are read from DynamoDB, and a Choice decides: auto-approve, or pause for an
  * adjuster (SNS e-mail with signed approve/reject links; escalation to team leads after 2 days).
  * Everything is recorded in the audit table.
+ *
+ * The template passes the AWS Control Tower proactive controls except those acknowledged, with the
+ * reasons, in ./control-tower.ts.
  */
 import { App, AppProps, CfnOutput, CfnParameter, Duration, RemovalPolicy, Size, Stack, StackProps, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -24,6 +27,7 @@ import {
   AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, DecisionCondition,
   DynamoProjection, HumanApproval, InputValidation, StepFunctionsAgentWorkflow,
 } from '../../src';
+import { limitGrantsToAwsServices } from '../shared/compliance';
 import { exampleContext, exampleEnv } from '../shared/example-env';
 
 /** The structured answer the model must give. */
@@ -52,15 +56,20 @@ export class InsuranceClaimsStack extends Stack {
     // CloudWatch alarms publish to the encrypted topic; SNS moves undeliverable e-mails to the encrypted DLQ
     key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
     key.grant(new iam.ServicePrincipal('sns.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey');
+    limitGrantsToAwsServices(key);
 
     const accessLogs = new s3.Bucket(this, 'AccessLogs', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       removalPolicy: RemovalPolicy.RETAIN,
-      lifecycleRules: [{ expiration: Duration.days(365) }],
+      versioned: true,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
     });
-    Validations.of(accessLogs).acknowledge({ id: 'AwsSolutions-S1', reason: 'This bucket receives the server access logs of the claims bucket; logging it into itself would loop.' });
+    Validations.of(accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the server access logs of the claims and artifact buckets; logging it into itself would loop.',
+    });
     const claims = new s3.Bucket(this, 'ClaimUploads', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: key,
@@ -70,6 +79,8 @@ export class InsuranceClaimsStack extends Stack {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       removalPolicy: RemovalPolicy.RETAIN,
       serverAccessLogsBucket: accessLogs,
+      // Claim photos are evidence: current versions stay; overwritten or deleted ones go after 90 days.
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) }],
     });
 
     const policies = new dynamodb.Table(this, 'Policies', {
@@ -81,7 +92,14 @@ export class InsuranceClaimsStack extends Stack {
     });
 
     const adjusters = new sns.Topic(this, 'Adjusters', { masterKey: key, enforceSSL: true });
-    const undeliverable = new sqs.Queue(this, 'UndeliverableApprovals', { encryptionMasterKey: key, encryption: sqs.QueueEncryption.KMS, enforceSSL: true });
+    const undeliverable = new sqs.Queue(this, 'UndeliverableApprovals', {
+      encryptionMasterKey: key,
+      encryption: sqs.QueueEncryption.KMS,
+      enforceSSL: true,
+      // Marks it as a dead-letter queue (CT.SQS.PR.1): SQS's default made explicit. It governs only which
+      // queues may name this one as their DLQ; SNS delivers its dead letters with sqs:SendMessage.
+      redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
+    });
     Validations.of(undeliverable).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is the dead-letter queue of the adjusters\' e-mail subscription.' });
     Validations.of(undeliverable).acknowledge({ id: 'Serverless-SQSRedrivePolicy', reason: 'This queue is the dead-letter queue of the adjusters\' e-mail subscription.' });
     adjusters.addSubscription(new subscriptions.EmailSubscription(adjusterEmail.valueAsString, { deadLetterQueue: undeliverable }));
@@ -145,6 +163,7 @@ export class InsuranceClaimsStack extends Stack {
       }),
       checkpoint: { summarizerModelId: 'us.amazon.nova-micro-v1:0', ttl: Duration.days(30) },
       encryptionKey: key,
+      artifactAccessLogsBucket: accessLogs,
       alarmTopic: alarms,
     });
 

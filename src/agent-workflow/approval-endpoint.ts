@@ -17,7 +17,7 @@ import { ApprovalEndpointFunction } from './runtime/approval-endpoint-function';
 import { ApprovalMonitorFunction } from './runtime/approval-monitor-function';
 import { ApprovalRequestFunction } from './runtime/approval-request-function';
 import { SigningKeyRotationFunction } from './runtime/signing-key-rotation-function';
-import { BundledFunctionClass } from '../core/functions';
+import { allowLogsToUseKey, BundledFunctionClass } from '../core/functions';
 import { handlerDeadLetterQueue } from '../core/handlers';
 
 /**
@@ -29,6 +29,9 @@ export type HandlerFactory = <F extends lambda.Function>(
   type: BundledFunctionClass<F>, id: string, role: string, options: lambda.FunctionOptions,
 ) => F;
 
+/** The approval API's one stage (links name it). */
+const STAGE_NAME = 'v1';
+
 /** What the approval endpoint needs from the workflow. @internal */
 export interface ApprovalEndpointOptions {
   readonly approval: HumanApproval;
@@ -39,6 +42,8 @@ export interface ApprovalEndpointOptions {
   readonly authorizationType: apigw.AuthorizationType;
   readonly userPool?: cognito.IUserPool;
   readonly accessLogs: boolean;
+  /** Execution logging of the stage (OFF: none). */
+  readonly loggingLevel: apigw.MethodLoggingLevel;
   readonly logRetention: logs.RetentionDays;
   readonly encryptionKey?: kms.IKey;
 }
@@ -161,22 +166,40 @@ export class ApprovalEndpoint {
     secret.grantRead(endpoint);
     o.eventBus.grantPutEventsTo(endpoint);
 
+    // With the workflow's key, both log groups are encrypted with it (and the key lets CloudWatch Logs use it).
+    if (key && (o.accessLogs || o.loggingLevel !== apigw.MethodLoggingLevel.OFF)) allowLogsToUseKey(scope, key);
     const accessLogGroup = o.accessLogs ? new logs.LogGroup(scope, 'ApprovalApiAccessLogs', {
-      retention: o.logRetention, removalPolicy: RemovalPolicy.DESTROY,
+      retention: o.logRetention, removalPolicy: RemovalPolicy.DESTROY, encryptionKey: key,
     }) : undefined;
+    const executionLogging = o.loggingLevel !== apigw.MethodLoggingLevel.OFF;
     const api = new apigw.RestApi(scope, 'ApprovalApi', {
       description: 'Agent workflow approvals',
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: false,
       deployOptions: {
-        stageName: 'v1',
+        stageName: STAGE_NAME,
         throttlingRateLimit: 10,
         throttlingBurstLimit: 20,
         tracingEnabled: true,
         accessLogDestination: accessLogGroup ? new apigw.LogGroupLogDestination(accessLogGroup) : undefined,
         accessLogFormat: accessLogGroup ? apigw.AccessLogFormat.jsonWithStandardFields() : undefined,
+        // Execution logging for every method (CT.APIGATEWAY.PR.1); never the request and response data,
+        // which may hold personal data.
+        loggingLevel: executionLogging ? o.loggingLevel : undefined,
+        dataTraceEnabled: false,
       },
     });
+    if (executionLogging) {
+      // API Gateway writes execution logs to this log group, creating it (unencrypted, never expiring) unless it
+      // exists: created here first, with the workflow's retention and key.
+      const executionLogGroup = new logs.LogGroup(scope, 'ApprovalApiExecutionLogs', {
+        logGroupName: `API-Gateway-Execution-Logs_${api.restApiId}/${STAGE_NAME}`,
+        retention: o.logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+        encryptionKey: key,
+      });
+      api.deploymentStage.node.addDependency(executionLogGroup);
+    }
     const authorizer = o.userPool ? new apigw.CognitoUserPoolsAuthorizer(scope, 'ApprovalAuthorizer', { cognitoUserPools: [o.userPool] }) : undefined;
     const methodOptions: apigw.MethodOptions = {
       authorizationType: o.authorizationType,
@@ -184,10 +207,16 @@ export class ApprovalEndpoint {
       requestValidator: new apigw.RequestValidator(scope, 'ApprovalRequestValidator', { restApi: api, validateRequestParameters: true, validateRequestBody: true }),
       requestParameters: { 'method.request.path.id': true },
     };
-    const integration = new apigw.LambdaIntegration(endpoint);
+    // No test-invoke permissions (the console's test button is not part of the approval flow).
+    const integration = new apigw.LambdaIntegration(endpoint, { allowTestInvoke: false });
     const resource = api.root.addResource('approvals').addResource('{id}');
-    resource.addMethod('GET', integration, methodOptions);
-    resource.addMethod('POST', integration, methodOptions);
+    for (const method of [resource.addMethod('GET', integration, methodOptions), resource.addMethod('POST', integration, methodOptions)]) {
+      // aws-cdk-lib scopes each permission to the method's ARN (an Fn::Join, which the template check of
+      // CT.LAMBDA.PR.2 cannot read); the source account states the same limit in a form it reads.
+      for (const permission of method.node.children) {
+        if (permission instanceof lambda.CfnPermission) permission.sourceAccount = Stack.of(scope).account;
+      }
+    }
 
     // request (waitForTaskToken)
     const request = o.handler(ApprovalRequestFunction, 'ApprovalRequestFunction', 'ApprovalRequest', {
@@ -197,7 +226,7 @@ export class ApprovalEndpoint {
     request.addEnvironment('SIGNING_SECRET_ARN', secret.secretArn);
     // The URL is built from the API id, not from the stage: the stage depends on the endpoint function,
     // whose policy names the state machine, which invokes this function (a cycle otherwise).
-    request.addEnvironment('ENDPOINT_URL', `https://${api.restApiId}.execute-api.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}/v1/`);
+    request.addEnvironment('ENDPOINT_URL', `https://${api.restApiId}.execute-api.${Stack.of(scope).region}.${Stack.of(scope).urlSuffix}/${STAGE_NAME}/`);
     request.addEnvironment('PRIMARY_TOPIC_ARN', o.approval.topic.topicArn);
     request.addEnvironment('ESCALATION_TOPIC_ARN', escalation?.topicArn ?? '');
     request.addEnvironment('EVENT_BUS_NAME', o.eventBus.eventBusName);
@@ -255,7 +284,10 @@ export class ApprovalEndpoint {
   private acknowledgeNag(o: ApprovalEndpointOptions): void {
     const reasons: Record<string, string> = {
       'AwsSolutions-APIG3': 'Two routes, throttled to 10 rps per stage; every request needs an HMAC-signed, expiring link checked before any read or write. Attach a WAF web ACL to the stage if your policy requires one.',
-      'AwsSolutions-APIG6': 'Execution logging needs the account-level API Gateway CloudWatch role, which this construct does not own; access logs and the handler\'s structured logs record every request.',
+      ...(o.loggingLevel === apigw.MethodLoggingLevel.OFF ? {
+        'AwsSolutions-APIG6': 'Execution logging is off (approvalEndpointLoggingLevel: OFF, for an account without the API Gateway CloudWatch role); '
+          + 'access logs and the handler\'s structured logs record every request.',
+      } : {}),
       'AwsSolutions-COG4': o.userPool ? 'A Cognito authorizer is attached.' : 'Approvers authenticate with HMAC-signed, expiring, single-use links (or IAM/Cognito when approvalEndpointAuth says so).',
       'AwsSolutions-APIG4': o.authorizationType === apigw.AuthorizationType.NONE
         ? 'Authorization is the HMAC-signed, expiring, single-use link, verified by the handler before anything is read or changed.'

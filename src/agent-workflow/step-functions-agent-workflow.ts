@@ -30,7 +30,10 @@ import { resolveConfig, ResolvedConfig } from './resolved-config';
 import { METRIC, METRICS_NAMESPACE, ReasoningConfig, ValidationRules } from './runtime/contracts';
 import { ReasonerFunction } from './runtime/reasoner-function';
 import { ValidatorFunction } from './runtime/validator-function';
-import { bundledFunction } from '../core/functions';
+import { throwPropError } from '../core/errors';
+import { allowLogsToUseKey, bundledFunction } from '../core/functions';
+import { HandlerNetworkProps } from '../core/handler-network-props';
+import { handlerNetwork } from '../core/network';
 
 /** The metrics namespace of the bundled handlers (`StepFunctionsAgentWorkflow.METRICS_NAMESPACE` in every language). */
 export const AGENT_WORKFLOW_METRICS_NAMESPACE: string = METRICS_NAMESPACE;
@@ -70,8 +73,17 @@ export class ApprovalEndpointAuth {
   ) {}
 }
 
-/** Props of StepFunctionsAgentWorkflow. */
-export interface StepFunctionsAgentWorkflowProps {
+/**
+ * Props of StepFunctionsAgentWorkflow.
+ *
+ * `handlerVpc`, `handlerVpcSubnets` and `handlerSecurityGroups` place every handler of the workflow
+ * (validator, reasoner, starter, approval request, endpoint and monitor, signing-key rotation) in
+ * your VPC (CT.LAMBDA.PR.3). The handlers call S3, DynamoDB, Step Functions, EventBridge, Bedrock
+ * Runtime, Secrets Manager, SNS, CloudWatch and X-Ray: the subnets need a NAT gateway or VPC
+ * endpoints for these services (gateway endpoints for S3 and DynamoDB, interface endpoints for the
+ * others). A `lambdaFunction` validator of yours keeps its own network.
+ */
+export interface StepFunctionsAgentWorkflowProps extends HandlerNetworkProps {
   /** What starts an execution. */
   readonly trigger: AgentTrigger;
   /**
@@ -104,8 +116,12 @@ export interface StepFunctionsAgentWorkflowProps {
    */
   readonly workflowName?: string;
   /**
-   * Customer managed key for the tables, queues, artifacts bucket, secret, state machine and the
-   * handlers' log groups.
+   * Customer managed key for the tables, queues, artifacts bucket, secret, state machine and every
+   * log group the workflow creates (handlers, state machine, approval API access and execution logs).
+   *
+   * A key defined in this app gets the key-policy statement that lets CloudWatch Logs use it for
+   * this account's and region's log groups; an imported key's policy must already allow it
+   * (warning `AgentWorkflowWarnings.IMPORTED_KEY_FOR_HANDLER_LOGS`).
    * @default - AWS owned / managed keys
    */
   readonly encryptionKey?: kms.IKey;
@@ -121,6 +137,13 @@ export interface StepFunctionsAgentWorkflowProps {
    * @default Duration.days(365)
    */
   readonly artifactRetention?: Duration;
+  /**
+   * Bucket that receives the server access logs of the created artifact bucket (under
+   * `<workflowName>/`), as CT.S3.PR.2 and cdk-nag's AwsSolutions-S1 ask. Not with `artifactBucket`
+   * (configure logging on your own bucket).
+   * @default - no server access logs; reads and writes are recorded by CloudTrail data events where the account enables them
+   */
+  readonly artifactAccessLogsBucket?: s3.IBucket;
   /**
    * Table for checkpoint summaries (partition key `scope`, sort key `checkpointId`, TTL `ttl`).
    * @default - a new table
@@ -142,10 +165,25 @@ export interface StepFunctionsAgentWorkflowProps {
    */
   readonly approvalEndpointAuth?: ApprovalEndpointAuth;
   /**
-   * API Gateway access logs for the approval endpoint (needs the account's API Gateway CloudWatch role).
+   * API Gateway access logs for the approval endpoint.
+   *
+   * Needs the account's API Gateway CloudWatch role (`apigateway.CfnAccount`'s `cloudWatchRoleArn`,
+   * set once per account and region), as execution logging does.
    * @default true
    */
   readonly approvalEndpointAccessLogs?: boolean;
+  /**
+   * API Gateway execution logging of the approval endpoint's stage, for every method (CT.APIGATEWAY.PR.1
+   * asks for ERROR or INFO). Request and response data are never logged (they may hold personal data).
+   *
+   * Execution logs go to the log group `API-Gateway-Execution-Logs_<api id>/v1`, which the workflow
+   * creates (with `logRetention`, encrypted with `encryptionKey`). Like access logs, execution
+   * logging needs the account's API Gateway CloudWatch role (`apigateway.CfnAccount`'s
+   * `cloudWatchRoleArn`): in an account and region without one the stage fails to deploy, so set
+   * `apigateway.MethodLoggingLevel.OFF` (and `approvalEndpointAccessLogs: false`) there.
+   * @default apigateway.MethodLoggingLevel.ERROR
+   */
+  readonly approvalEndpointLoggingLevel?: apigw.MethodLoggingLevel;
   /**
    * Alarm when an approval has been pending longer than this.
    * @default Duration.hours(24)
@@ -172,7 +210,7 @@ export interface StepFunctionsAgentWorkflowProps {
    */
   readonly executionTimeout?: Duration;
   /**
-   * Topic every alarm notifies.
+   * Topic every alarm notifies (CT.CLOUDWATCH.PR.1 asks every alarm for an action).
    * @default - alarms without actions
    */
   readonly alarmTopic?: sns.ITopic;
@@ -269,6 +307,10 @@ export class StepFunctionsAgentWorkflow extends Construct {
     const config = resolveConfig(this, props);
     for (const w of config.warnings) Annotations.of(this).addWarningV2(w.id, w.message);
     const key = props.encryptionKey;
+    const network = handlerNetwork(this, props);
+    if (props.artifactAccessLogsBucket && props.artifactBucket) {
+      throwPropError(this, 'artifactAccessLogsBucket', 'applies to the artifact bucket the workflow creates: remove it, or configure server access logs on your artifactBucket');
+    }
     const r = config.reasoning;
     this.modelId = r.modelId;
     this.workflowName = props.workflowName ?? Names.uniqueResourceName(this, { maxLength: 64 });
@@ -294,7 +336,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
       timeToLiveAttribute: 'ttl',
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     });
-    this.artifactBucket = props.artifactBucket ?? this.createArtifactBucket(key, config.artifactRetention, config.checkpointTtl);
+    this.artifactBucket = props.artifactBucket
+      ?? this.createArtifactBucket(key, config.artifactRetention, config.checkpointTtl, props.artifactAccessLogsBucket);
 
     // ---- handlers
     const handler: HandlerFactory = (type, fnId, role, options) => bundledFunction(this, fnId, type, {
@@ -307,7 +350,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: AGENT_WORKFLOW_METRICS_NAMESPACE,
       },
       ...options,
-    }, { logGroupId: `${role}Logs`, logRetention: config.logRetention, encryptionKey: key }).fn;
+    }, { logGroupId: `${role}Logs`, logRetention: config.logRetention, encryptionKey: key, network }).fn;
     const functions: Record<string, lambda.IFunction> = {};
     const ownFunctions: lambda.Function[] = [];
     const rules: ValidationRules = {
@@ -359,6 +402,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
         authorizationType: auth._type,
         userPool: auth._userPool,
         accessLogs: props.approvalEndpointAccessLogs ?? true,
+        loggingLevel: props.approvalEndpointLoggingLevel ?? apigw.MethodLoggingLevel.ERROR,
         logRetention: config.logRetention,
         encryptionKey: key,
       });
@@ -388,7 +432,8 @@ export class StepFunctionsAgentWorkflow extends Construct {
     const definition = buildDefinition(context, config, {
       validatorFn, rules, reasoner, reasoningConfig, approvalRequestFn: endpoint?.requestFn,
     });
-    this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: config.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    if (key) allowLogsToUseKey(this, key);
+    this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', { retention: config.logRetention, removalPolicy: RemovalPolicy.DESTROY, encryptionKey: key });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition.definition),
@@ -558,7 +603,7 @@ export class StepFunctionsAgentWorkflow extends Construct {
   // ------------------------------------------------------------------------------------------
   // storage and handlers
 
-  private createArtifactBucket(key: kms.IKey | undefined, retention: Duration, snapshotTtl: Duration): s3.Bucket {
+  private createArtifactBucket(key: kms.IKey | undefined, retention: Duration, snapshotTtl: Duration, accessLogs?: s3.IBucket): s3.Bucket {
     const bucket = new s3.Bucket(this, 'ArtifactBucket', {
       encryption: key ? s3.BucketEncryption.KMS : s3.BucketEncryption.S3_MANAGED,
       encryptionKey: key,
@@ -573,11 +618,16 @@ export class StepFunctionsAgentWorkflow extends Construct {
         // copies of the validated inputs live as long as the checkpoints that point at them
         { prefix: SNAPSHOT_PREFIX, expiration: Duration.days(Math.max(1, Math.ceil(snapshotTtl.toDays({ integral: false })))) },
       ],
+      serverAccessLogsBucket: accessLogs,
+      serverAccessLogsPrefix: accessLogs ? `${this.workflowName}/` : undefined,
     });
-    Validations.of(bucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'Artifacts are written only by the reasoner role and read by auditors granted grantReadAudit; access is recorded by CloudTrail data events where the account enables them. Pass artifactBucket to use a bucket with server access logs.',
-    });
+    if (!accessLogs) {
+      Validations.of(bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'Artifacts are written only by the reasoner role and read by auditors granted grantReadAudit; access is recorded by CloudTrail data events where the account enables them. '
+          + 'Pass artifactAccessLogsBucket for server access logs.',
+      });
+    }
     return bucket;
   }
 

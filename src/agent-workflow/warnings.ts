@@ -14,8 +14,9 @@ export class AgentWorkflowWarnings {
   /** The trigger bucket is imported, so its EventBridge notifications cannot be enabled by the workflow. */
   public static readonly TRIGGER_BUCKET_IMPORTED = 'cdk-production-patterns:agentWorkflowTriggerBucketImported';
   /**
-   * `encryptionKey` is imported: its key policy must allow CloudWatch Logs to use it for the
-   * handlers' log groups (this app cannot add the statement to an imported key's policy).
+   * `encryptionKey` is imported: its key policy must allow CloudWatch Logs to use it for the log
+   * groups of the workflow (handlers, state machine, approval API access and execution logs); this
+   * app cannot add the statement to an imported key's policy.
    */
   public static readonly IMPORTED_KEY_FOR_HANDLER_LOGS = IMPORTED_KEY_LOGS_WARNING;
 

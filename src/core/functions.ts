@@ -6,8 +6,9 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledgeBasicExecutionRole, handlerDeadLetterQueue } from './handlers';
+import { acknowledgeVpcAccessRole, HandlerNetwork } from './network';
 
-/** Warning id: a handler's log group is encrypted with an imported key whose policy this app cannot extend. */
+/** Warning id: a log group (a handler's, or another the pattern creates) is encrypted with an imported key whose policy this app cannot extend. */
 export const IMPORTED_KEY_LOGS_WARNING = 'cdk-production-patterns:importedKeyForHandlerLogs';
 
 /** A projen-generated bundled handler class (`src/**\/runtime/*-function.ts`). @internal */
@@ -37,6 +38,8 @@ export interface BundledFunctionDefaults {
   readonly encryptionKey?: kms.IKey;
   /** For a handler invoked asynchronously (SNS, EventBridge, CloudFormation): its on-failure queue. */
   readonly asyncFailures?: AsyncFailureOptions;
+  /** The pattern's handler network (`handlerNetwork()` validated it): the function runs in these subnets. */
+  readonly network?: HandlerNetwork;
 }
 
 /** A bundled handler and what was created with it. @internal */
@@ -70,15 +73,18 @@ export function bundledFunction<F extends lambda.Function>(
     removalPolicy: RemovalPolicy.RETAIN,
     encryptionKey: key,
   });
+  const network = defaults.network;
   const fn = new type(scope, id, {
     architecture: lambda.Architecture.ARM_64,
     tracing: lambda.Tracing.ACTIVE,
     ...options,
     loggingFormat: lambda.LoggingFormat.JSON,
     logGroup,
+    ...(network ? { vpc: network.vpc, vpcSubnets: network.vpcSubnets, securityGroups: network.securityGroups } : {}),
     ...(deadLetterQueue ? { onFailure: new QueueFailureDestination(deadLetterQueue), retryAttempts: options.retryAttempts ?? 2 } : {}),
   });
   acknowledgeBasicExecutionRole(fn);
+  if (network) acknowledgeVpcAccessRole(fn);
   if (deadLetterQueue) {
     Validations.of(fn).acknowledge({
       id: 'Serverless-LambdaDLQ',
@@ -107,9 +113,10 @@ class QueueFailureDestination implements lambda.IDestination {
 /**
  * Lets CloudWatch Logs use the key for the log groups of this account and region (once per key). A
  * key defined in this app gets the statement; an imported key's policy must already allow it (a
- * warning says so).
+ * warning on `scope` says so). Call it for every log group a pattern encrypts with its key.
+ * @internal
  */
-function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
+export function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
   if (keysAllowingLogs.has(key)) return;
   keysAllowingLogs.add(key);
   const stack = Stack.of(scope);
@@ -125,7 +132,7 @@ function allowLogsToUseKey(scope: Construct, key: kms.IKey): void {
   }));
   if (!statementAdded) {
     Annotations.of(scope).addWarningV2(IMPORTED_KEY_LOGS_WARNING,
-      'The encryption key is imported: its key policy must allow logs.<region>.amazonaws.com to use it for log groups (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), or the handlers\' log groups fail to create.');
+      'The encryption key is imported: its key policy must allow logs.<region>.amazonaws.com to use it for log groups (kms:Encrypt, kms:Decrypt, kms:ReEncrypt*, kms:GenerateDataKey*, kms:DescribeKey), or the log groups encrypted with it fail to create.');
   }
 }
 

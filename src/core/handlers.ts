@@ -6,8 +6,15 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 
 /**
- * The dead-letter queue of a bundled handler: SSE-SQS (or the given key), TLS only, 14 days. Its own cdk-nag findings
- * (a DLQ without a DLQ) are acknowledged with the reason.
+ * The dead-letter queue of a bundled handler: SSE-SQS (or the given key), TLS only, 14 days, and a redrive allow
+ * policy that marks it as a dead-letter queue (AWS Control Tower CT.SQS.PR.1). Its own cdk-nag findings (a DLQ without
+ * a DLQ) are acknowledged with the reason.
+ *
+ * The redrive allow policy is `allowAll`, SQS's default made explicit: `denyAll` fails CT.SQS.PR.1 (the control then
+ * treats the queue as an ordinary queue that needs a DLQ of its own), and `byQueue` naming the queue that redrives into
+ * it (the agent workflow's trigger queue) would be a circular reference between the two queues. The policy only says
+ * which queues may name this one as their DLQ; Lambda on-failure destinations, EventBridge target DLQs and SNS
+ * subscription DLQs send with `sqs:SendMessage` and are not affected by it.
  * @param senders the service principals that deliver dead letters to it with the key (EventBridge by default; an SNS
  * subscription's DLQ needs `sns.amazonaws.com`)
  * @internal
@@ -20,6 +27,7 @@ export function handlerDeadLetterQueue(
     encryptionMasterKey: key,
     enforceSSL: true,
     retentionPeriod: Duration.days(14),
+    redriveAllowPolicy: { redrivePermission: sqs.RedrivePermission.ALLOW_ALL },
   });
   // EventBridge and SNS deliver dead letters with their service principals: they need the key (a key
   // defined in this app gets the statement; an imported key's policy must already allow it). Lambda's

@@ -1,2 +1,2 @@
-// core/ holds pieces that two or more patterns share. Nothing here is exported publicly yet.
-export {};
+// core/ holds pieces that two or more patterns share. Public: the handler network props every pattern accepts.
+export * from './handler-network-props';

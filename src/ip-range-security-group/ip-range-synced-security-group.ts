@@ -16,6 +16,8 @@ import { AMAZON_IP_SPACE_CHANGED_TOPIC_ARN, IpRangeSource } from './ip-range-sou
 import { alarmMaker } from '../core/alarms';
 import { checkFactoryMade, throwPropError, validateRange } from '../core/errors';
 import { bundledFunction } from '../core/functions';
+import { HandlerNetworkProps } from '../core/handler-network-props';
+import { handlerNetwork } from '../core/network';
 import { ENV, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from './runtime/contracts';
 import { SyncFunction } from './runtime/sync-function';
 import { SyncTarget } from './sync-target';
@@ -25,8 +27,15 @@ export const IP_RANGE_SYNC_METRICS_NAMESPACE: string = METRICS_NAMESPACE;
 
 /**
  * Properties of an IpRangeSyncedSecurityGroup.
+ *
+ * `handlerVpc`, `handlerVpcSubnets` and `handlerSecurityGroups` place the sync function in your VPC
+ * (CT.LAMBDA.PR.3); `vpc` stays the VPC of the security groups it fills. In a VPC the function needs
+ * egress to the internet to fetch the documents (ip-ranges.amazonaws.com, api.github.com, your
+ * `url` sources): subnets with a NAT gateway (or an egress proxy or firewall that lets these hosts
+ * through), or sources pointed (`url` option) at a mirror the subnets reach. It also calls EC2 (or
+ * WAFv2), DynamoDB, CloudFormation, SQS and X-Ray, which a NAT gateway or VPC endpoints reach.
  */
-export interface IpRangeSyncedSecurityGroupProps {
+export interface IpRangeSyncedSecurityGroupProps extends HandlerNetworkProps {
   /** Where the ranges come from. At least one. */
   readonly sources: IpRangeSource[];
   /**
@@ -99,7 +108,7 @@ export interface IpRangeSyncedSecurityGroupProps {
    */
   readonly serializeSyncs?: boolean;
   /**
-   * Topic that every alarm notifies.
+   * Topic that every alarm notifies (CT.CLOUDWATCH.PR.1 asks every alarm for an action).
    * @default - alarms are created without actions
    */
   readonly alarmTopic?: sns.ITopic;
@@ -181,6 +190,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     props.sources.forEach((s, i) => checkFactoryMade(this, `sources[${i}]`, s, 'IpRangeSource', ['awsIpRanges', 'githubMeta', 'url']));
     if (props.target) checkFactoryMade(this, 'target', props.target, 'SyncTarget', ['securityGroups', 'prefixList', 'wafIpSet']);
     const sources = props.sources.map((s) => s._bind(this));
+    const network = handlerNetwork(this, props);
     validateRange(this, 'maxRemovePercent', props.maxRemovePercent, 0, 100);
     const stalenessWindow = props.stalenessWindow ?? Duration.hours(6);
     validateRange(this, 'stalenessWindow (hours)', stalenessWindow.toHours({ integral: false }), 1, 24 * 7);
@@ -242,6 +252,7 @@ export class IpRangeSyncedSecurityGroup extends Construct implements ec2.IConnec
     }, {
       logGroupId: 'Logs',
       encryptionKey: props.encryptionKey,
+      network,
       // Async invocations (SNS, EventBridge, CloudFormation) that still fail after retries land in the DLQ,
       // as do the events EventBridge (and SNS, in us-east-1) could not deliver.
       asyncFailures: {

@@ -1,6 +1,8 @@
 import { CfnElement, Duration, Size, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,6 +14,7 @@ import {
 } from './workflow-fixtures';
 import {
   AgentTool, AgentTrigger, ApprovalEndpointAuth, ApprovalPolicy, HumanApproval, InputValidation, ReasoningInvocation, StepFunctionsAgentWorkflow,
+  StepFunctionsAgentWorkflowProps,
 } from '../../src';
 import { expectNoWildcardActions } from '../harness/iam';
 import { expectNoUnsuppressedNagErrors } from '../harness/nag';
@@ -548,6 +551,164 @@ describe('StepFunctionsAgentWorkflow: full configuration (customer key, S3 trigg
     expect(stage.MethodSettings).toEqual([expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 10, ThrottlingBurstLimit: 20 })]);
     expect(stage.AccessLogSetting?.DestinationArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^ClaimsApprovalApiAccessLogs/), 'Arn'] });
     expect(resources[stage.AccessLogSetting.DestinationArn['Fn::GetAtt'][0]].Type).toBe('AWS::Logs::LogGroup');
+  });
+
+  // ---- AWS Control Tower proactive controls
+
+  test('execution logging at ERROR for every method, never the request data (CT.APIGATEWAY.PR.1)', () => {
+    const stage = Object.values<any>(template.findResources('AWS::ApiGateway::Stage'))[0].Properties;
+    expect(stage.MethodSettings).toEqual([expect.objectContaining({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'ERROR', DataTraceEnabled: false })]);
+  });
+
+  test('the execution log group exists before the stage, named as API Gateway names it, with the retention and the key', () => {
+    const [stageId, stage] = Object.entries<any>(template.findResources('AWS::ApiGateway::Stage'))[0];
+    const [groupId, group] = Object.entries<any>(template.findResources('AWS::Logs::LogGroup'))
+      .find(([id]) => id.startsWith('ClaimsApprovalApiExecutionLogs'))!;
+    expect(render(group.Properties.LogGroupName)).toBe(`API-Gateway-Execution-Logs_<${logicalId(f.workflow.approvalApi!)}>/v1`);
+    expect(group.Properties.RetentionInDays).toBe(365);
+    expect(render(group.Properties.KmsKeyId)).toBe(keyArn);
+    expect(stage.DependsOn).toContain(groupId);
+    expect(stageId).toMatch(/^ClaimsApprovalApiDeploymentStagev1/);
+  });
+
+  test('every log group of the workflow is encrypted with the key, which lets CloudWatch Logs use it (CT.CLOUDWATCH.PR.3)', () => {
+    const groups = Object.entries<any>(template.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('Claims'));
+    // seven handlers, the state machine, the approval API's access and execution logs
+    expect(groups.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'ClaimsApprovalApiAccessLogs', 'ClaimsApprovalApiExecutionLogs', 'ClaimsApprovalEndpointLogs', 'ClaimsApprovalMonitorLogs',
+      'ClaimsApprovalRequestLogs', 'ClaimsReasonerLogs', 'ClaimsStarterLogs', 'ClaimsStateMachineLogs', 'ClaimsValidatorLogs',
+    ]);
+    for (const [id, g] of groups) expect({ id, key: render(g.Properties.KmsKeyId) }).toEqual({ id, key: keyArn });
+    const keyPolicy: any[] = template.toJSON().Resources[logicalId(f.key)].Properties.KeyPolicy.Statement;
+    expect(keyPolicy.filter((st) => st.Principal?.Service === 'logs.us-east-1.amazonaws.com')).toHaveLength(1);
+  });
+
+  test('API Gateway may invoke the endpoint for the two methods only, from this account (CT.LAMBDA.PR.2); no test-invoke permissions', () => {
+    const fromApi = Object.values<any>(template.findResources('AWS::Lambda::Permission')).filter((p) => p.Properties.Principal === 'apigateway.amazonaws.com');
+    expect(fromApi).toHaveLength(2);
+    for (const p of fromApi) {
+      expect(p.Properties.SourceAccount).toBe('123456789012');
+      expect(render(p.Properties.FunctionName)).toBe(`<${logicalId(f.workflow.functions.approvalEndpoint!)}.Arn>`);
+      expect(render(p.Properties.SourceArn)).toMatch(/^arn:aws:execute-api:us-east-1:123456789012:<ClaimsApprovalApi[0-9A-F]{8}>\/<ClaimsApprovalApiDeploymentStagev1[0-9A-F]{8}>\/(GET|POST)\/approvals\/\*$/);
+    }
+  });
+
+  test('every dead-letter queue declares itself one (CT.SQS.PR.1): the trigger queue\'s and the approval monitor\'s', () => {
+    const queues = Object.entries<any>(template.findResources('AWS::SQS::Queue'));
+    const dlqs = queues.filter(([, q]) => q.Properties.RedriveAllowPolicy);
+    expect(dlqs.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['ClaimsApprovalMonitorDeadLetterQueue', 'ClaimsTriggerDeadLetterQueue']);
+    for (const [, q] of dlqs) expect(q.Properties.RedriveAllowPolicy).toEqual({ redrivePermission: 'allowAll' });
+    // the trigger queue has its dead-letter queue
+    const trigger = queues.find(([id]) => id.startsWith('ClaimsTriggerQueue'))![1];
+    expect(render(trigger.Properties.RedrivePolicy.deadLetterTargetArn)).toBe(`<${logicalId(f.workflow.triggerDeadLetterQueue!)}.Arn>`);
+  });
+
+  test('the handlers run outside any VPC unless handlerVpc is given; the artifact bucket logs no access unless told', () => {
+    for (const fn of Object.values<any>(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.VpcConfig).toBeUndefined();
+    expect(template.toJSON().Resources[logicalId(f.workflow.artifactBucket)].Properties.LoggingConfiguration).toBeUndefined();
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// compliance props: handler network, artifact access logs, approval endpoint logging level
+
+describe('StepFunctionsAgentWorkflow: handlers in a VPC, artifact access logs, approval endpoint logging level', () => {
+  const build = (overrides: Partial<StepFunctionsAgentWorkflowProps> = {}, withVpc = true) => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, restrictDefaultSecurityGroup: false });
+    vpc.addFlowLog('FlowLog');
+    const uploads = uploadsBucket(stack);
+    const wf = new StepFunctionsAgentWorkflow(stack, 'Claims', {
+      trigger: AgentTrigger.s3ObjectCreated(uploads, { prefix: 'in/' }),
+      validation: IMAGES,
+      reasoning: reasoning(),
+      approval: ApprovalPolicy.always(HumanApproval.notify(new sns.Topic(stack, 'Approvers', { enforceSSL: true }), {
+        timeout: Duration.hours(6), signingKeyRotation: Duration.days(30),
+      })),
+      ...(withVpc ? { handlerVpc: vpc } : {}),
+      ...overrides,
+    });
+    return { stack, vpc, wf, template: Template.fromStack(stack), uploads };
+  };
+
+  test('handlerVpc puts every handler of the workflow in the private subnets (CT.LAMBDA.PR.3); cdk-nag stays clean', () => {
+    const { stack, vpc, wf, template } = build();
+    const own = Object.values(wf.functions);
+    expect(Object.keys(wf.functions).sort()).toEqual(['approvalEndpoint', 'approvalMonitor', 'approvalRequest', 'reasoner', 'signingKeyRotation', 'starter', 'validator']);
+    const privateSubnets = vpc.privateSubnets.map((sn) => ({ Ref: stack.getLogicalId(sn.node.defaultChild as ec2.CfnSubnet) }));
+    for (const fn of own) {
+      const props = template.toJSON().Resources[logicalId(fn)].Properties;
+      expect({ fn: fn.node.id, subnets: props.VpcConfig?.SubnetIds }).toEqual({ fn: fn.node.id, subnets: privateSubnets });
+      expect(props.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    }
+    // aws-cdk-lib's bucket-notifications handler (EventBridge on the trigger bucket) takes no VPC
+    const outside = Object.entries<any>(template.findResources('AWS::Lambda::Function')).filter(([, r]) => !r.Properties.VpcConfig).map(([id]) => id);
+    expect(outside).toEqual([expect.stringMatching(/^BucketNotificationsHandler/)]);
+    expectNoUnsuppressedNagErrors(stack);
+  });
+
+  test('given security groups are shared by the handlers', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const sg = new ec2.SecurityGroup(stack, 'HandlersSg', { vpc });
+    const wf = new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, {
+      handlerVpc: vpc, handlerVpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }, handlerSecurityGroups: [sg],
+    }));
+    const t = Template.fromStack(stack);
+    for (const fn of Object.values(wf.functions)) {
+      expect(t.toJSON().Resources[logicalId(fn)].Properties.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [logicalId(sg), 'GroupId'] }]);
+    }
+    t.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+  });
+
+  test.each<[string, (stack: Stack) => Partial<StepFunctionsAgentWorkflowProps>, RegExp]>([
+    ['security groups without handlerVpc', (stack) => ({ handlerSecurityGroups: [ec2.SecurityGroup.fromSecurityGroupId(stack, 'Sg', 'sg-12345678')] }),
+      /S\/Claims: invalid prop 'handlerVpc': is required when handlerSecurityGroups is given/],
+    ['artifactAccessLogsBucket with artifactBucket', (stack) => ({
+      artifactBucket: s3.Bucket.fromBucketName(stack, 'Mine', 'my-artifacts'), artifactAccessLogsBucket: s3.Bucket.fromBucketName(stack, 'Logs', 'my-logs'),
+    }), /S\/Claims: invalid prop 'artifactAccessLogsBucket': applies to the artifact bucket the workflow creates/],
+  ])('validation: %s', (_name, props, message) => {
+    const stack = newStack();
+    expect(() => new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, props(stack)))).toThrow(message);
+  });
+
+  test('artifactAccessLogsBucket: the created artifact bucket logs access under the workflow name (CT.S3.PR.2, AwsSolutions-S1 not acknowledged)', () => {
+    const stack = newStack();
+    const accessLogs = new s3.Bucket(stack, 'ArtifactAccessLogs', { enforceSSL: true });
+    const wf = new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, { workflowName: 'claims', artifactAccessLogsBucket: accessLogs }));
+    const bucket = Template.fromStack(stack).toJSON().Resources[logicalId(wf.artifactBucket)];
+    expect(bucket.Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: logicalId(accessLogs) }, LogFilePrefix: 'claims/' });
+    const acks = JSON.stringify(wf.artifactBucket.node.defaultChild!.node.metadata.concat(wf.artifactBucket.node.metadata));
+    expect(acks).not.toContain('AwsSolutions-S1');
+  });
+
+  test('approvalEndpointLoggingLevel OFF: no execution logging, no execution log group, the cdk-nag finding acknowledged', () => {
+    const { stack, template } = build({ approvalEndpointLoggingLevel: apigw.MethodLoggingLevel.OFF }, false);
+    const stage = Object.values<any>(template.findResources('AWS::ApiGateway::Stage'))[0].Properties;
+    expect(stage.MethodSettings).toEqual([expect.not.objectContaining({ LoggingLevel: expect.anything() })]);
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).filter((id) => id.includes('ExecutionLogs'))).toEqual([]);
+    expectNoUnsuppressedNagErrors(stack);
+  });
+
+  test('approvalEndpointLoggingLevel INFO', () => {
+    const { template } = build({ approvalEndpointLoggingLevel: apigw.MethodLoggingLevel.INFO }, false);
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: [Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', LoggingLevel: 'INFO', DataTraceEnabled: false })],
+    });
+  });
+
+  test('an imported key encrypts the state machine\'s and the API\'s log groups too, with the warning about its policy', () => {
+    const stack = newStack();
+    const key = kms.Key.fromKeyArn(stack, 'Imported', 'arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555');
+    new StepFunctionsAgentWorkflow(stack, 'Claims', minimalProps(stack, {
+      encryptionKey: key,
+      approval: ApprovalPolicy.always(HumanApproval.notify(new sns.Topic(stack, 'Approvers'), { timeout: Duration.hours(6) })),
+    }));
+    const groups = Object.entries<any>(Template.fromStack(stack).findResources('AWS::Logs::LogGroup'));
+    for (const id of ['ClaimsStateMachineLogs', 'ClaimsApprovalApiAccessLogs', 'ClaimsApprovalApiExecutionLogs']) {
+      expect(groups.find(([gid]) => gid.startsWith(id))![1].Properties.KmsKeyId).toBe(key.keyArn);
+    }
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cdk-production-patterns:importedKeyForHandlerLogs'))).toHaveLength(1);
   });
 });
 

@@ -1,8 +1,10 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { bundledFunction } from '../../src/core/functions';
+import { handlerNetwork } from '../../src/core/network';
 import { MarkerObjectFunction } from '../../src/guardrails/runtime/marker-object-function';
 import { findWildcardActions } from '../harness/iam';
 import { runNag } from '../harness/nag';
@@ -106,5 +108,71 @@ describe('bundledFunction: the one set of handler defaults', () => {
     const findings = runNag(stack).filter((f) => f.severity === 'error').map((f) => `${f.rule} ${f.path}`);
     // The only finding left is the X-Ray statement on Resource::*, which each pattern acknowledges with its own reason.
     expect(findings).toEqual([expect.stringMatching(/^AwsSolutions-IAM5\[Resource::\*\] .*Fn\/ServiceRole\/DefaultPolicy/)]);
+  });
+});
+
+describe('handler network (CT.LAMBDA.PR.3) and dead-letter queues (CT.SQS.PR.1)', () => {
+  const vpcStack = () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1, restrictDefaultSecurityGroup: false });
+    return { stack, vpc };
+  };
+
+  test('a handler network puts the function in the private subnets with a security group of its own; the VPC access role is acknowledged', () => {
+    const { stack, vpc } = vpcStack();
+    bundledFunction(stack, 'Fn', MarkerObjectFunction, { memorySize: 256, timeout: Duration.seconds(10) }, {
+      logGroupId: 'FnLogs', network: handlerNetwork(stack, { handlerVpc: vpc }), asyncFailures: { queueId: 'FnDlq', owner: 'the test function' },
+    });
+    const t = Template.fromStack(stack);
+    const fn = Object.values<any>(t.findResources('AWS::Lambda::Function'))[0].Properties;
+    const privateSubnets = vpc.privateSubnets.map((sn) => ({ Ref: ref(stack, sn) }));
+    expect(fn.VpcConfig.SubnetIds).toEqual(privateSubnets);
+    expect(fn.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^FnSecurityGroup/), 'GroupId'] }]);
+    t.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('Automatic security group for Lambda Function'),
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: '-1', Description: 'Allow all outbound traffic by default' }],
+    });
+    const findings = runNag(stack).filter((f) => f.severity === 'error' && f.path.startsWith('S/Fn')).map((f) => f.rule);
+    expect(findings).not.toContainEqual(expect.stringMatching(/AWSLambdaVPCAccessExecutionRole/));
+    expect(findings).toEqual(['AwsSolutions-IAM5[Resource::*]']); // X-Ray, acknowledged by each pattern
+  });
+
+  test('the given subnets and security groups are used as they are (no group created)', () => {
+    const { stack, vpc } = vpcStack();
+    const sg = new ec2.SecurityGroup(stack, 'HandlerSg', { vpc, allowAllOutbound: false });
+    bundledFunction(stack, 'Fn', MarkerObjectFunction, {}, {
+      logGroupId: 'FnLogs',
+      network: handlerNetwork(stack, { handlerVpc: vpc, handlerVpcSubnets: { subnets: [vpc.privateSubnets[1]] }, handlerSecurityGroups: [sg] }),
+    });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: [{ Ref: ref(stack, vpc.privateSubnets[1]) }], SecurityGroupIds: [{ 'Fn::GetAtt': [ref(stack, sg), 'GroupId'] }] },
+    });
+    t.resourceCountIs('AWS::EC2::SecurityGroup', 1);
+  });
+
+  test.each<[string, (vpc: ec2.IVpc, sg: ec2.ISecurityGroup) => object, RegExp]>([
+    ['subnets without a VPC', () => ({ handlerVpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }),
+      /S: invalid prop 'handlerVpc': is required when handlerVpcSubnets is given/],
+    ['security groups without a VPC', (_vpc, sg) => ({ handlerSecurityGroups: [sg] }),
+      /S: invalid prop 'handlerVpc': is required when handlerSecurityGroups is given/],
+    ['no security group in the list', (vpc) => ({ handlerVpc: vpc, handlerSecurityGroups: [] }),
+      /S: invalid prop 'handlerSecurityGroups': must hold 1..5 security groups .*got 0/],
+    ['six security groups', (vpc, sg) => ({ handlerVpc: vpc, handlerSecurityGroups: [sg, sg, sg, sg, sg, sg] }),
+      /'handlerSecurityGroups': must hold 1..5 security groups .*got 6/],
+  ])('validation: %s', (_name, props, message) => {
+    const { stack, vpc } = vpcStack();
+    const sg = new ec2.SecurityGroup(stack, 'Sg', { vpc });
+    expect(() => handlerNetwork(stack, props(vpc, sg))).toThrow(message);
+  });
+
+  test('no network props: no VPC (undefined), nothing validated away', () => {
+    expect(handlerNetwork(newStack(), {})).toBeUndefined();
+  });
+
+  test('a dead-letter queue declares itself one: redrive allow policy allowAll (denyAll would fail CT.SQS.PR.1)', () => {
+    const stack = newStack();
+    bundledFunction(stack, 'Fn', MarkerObjectFunction, {}, { logGroupId: 'FnLogs', asyncFailures: { queueId: 'FnDlq', owner: 'the test function' } });
+    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { RedriveAllowPolicy: { redrivePermission: 'allowAll' } });
   });
 });

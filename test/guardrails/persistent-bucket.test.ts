@@ -1,5 +1,6 @@
-import { App, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { PersistentBucket } from '../../src';
@@ -136,6 +137,128 @@ describe('PersistentBucket', () => {
     });
     const statements = Object.values<any>(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
     expect(statements.some((st) => [].concat(st.Action).includes('kms:GenerateDataKey' as never))).toBe(true);
+  });
+
+  // ---- AWS Control Tower proactive controls
+
+  const logicalId = (st: Stack, c: { node: { defaultChild?: unknown } }) => st.getLogicalId(c.node.defaultChild as any);
+
+  test('a lifecycle rule that deletes nothing by default: incomplete multipart uploads aborted after 7 days (CT.S3.PR.3/PR.6)', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      VersioningConfiguration: { Status: 'Enabled' },
+      LifecycleConfiguration: { Rules: [{ Id: 'AbortIncompleteMultipartUploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }] },
+    });
+  });
+
+  test('lifecycleRules given replace the default', () => {
+    const s = newStack();
+    new PersistentBucket(s, 'A', { lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(90) }] });
+    const rules = Object.values<any>(Template.fromStack(s).findResources('AWS::S3::Bucket'))[0].Properties.LifecycleConfiguration.Rules;
+    expect(rules).toEqual([{ NoncurrentVersionExpiration: { NoncurrentDays: 90 }, Status: 'Enabled' }]);
+  });
+
+  test('the marker function\'s dead-letter queue declares itself one (CT.SQS.PR.1); no key: nothing encrypted with one', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { RedriveAllowPolicy: { redrivePermission: 'allowAll' }, SqsManagedSseEnabled: true });
+    expect(template.toJSON().Resources.CdkProductionPatternsPersistentBucketMarkerLogsDC9BF7D0.Properties.KmsKeyId).toBeUndefined();
+  });
+
+  test('the bucket\'s customer key encrypts the marker function\'s log group and dead-letter queue (CT.CLOUDWATCH.PR.3); logical ids unchanged', () => {
+    const s = newStack();
+    const key = new kms.Key(s, 'Key', { enableKeyRotation: true });
+    new PersistentBucket(s, 'Artifacts', { encryptionKey: key });
+    const resources = Template.fromStack(s).toJSON().Resources;
+    const keyArn = { 'Fn::GetAtt': [logicalId(s, key), 'Arn'] };
+    expect(resources.CdkProductionPatternsPersistentBucketMarkerLogsDC9BF7D0.Properties.KmsKeyId).toEqual(keyArn);
+    expect(resources.CdkProductionPatternsPersistentBucketMarkerDlqE20BD0C0.Properties.KmsMasterKeyId).toEqual(keyArn);
+    const keyPolicy: any[] = resources[logicalId(s, key)].Properties.KeyPolicy.Statement;
+    const services = keyPolicy.flatMap((st) => [].concat(st.Principal?.Service ?? []));
+    // CloudWatch Logs may use the key; no EventBridge grant (only Lambda sends to this queue, with the function's role).
+    expect(services).toEqual(['logs.eu-west-1.amazonaws.com']);
+    // a key of the user's is left as it is (no statement limiting its grants)
+    expect(keyPolicy.some((st) => [].concat(st.Action).includes('kms:CreateGrant' as never))).toBe(false);
+  });
+
+  test('markerEncryptionKey encrypts the marker\'s logs for a bucket that keeps SSE-S3', () => {
+    const s = newStack();
+    const key = new kms.Key(s, 'LogsKey', { enableKeyRotation: true });
+    new PersistentBucket(s, 'Artifacts', { markerEncryptionKey: key });
+    const t = Template.fromStack(s);
+    expect(t.toJSON().Resources.CdkProductionPatternsPersistentBucketMarkerLogsDC9BF7D0.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [logicalId(s, key), 'Arn'] });
+    t.hasResourceProperties('AWS::S3::Bucket', { BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] } });
+  });
+
+  test('an imported markerEncryptionKey is used, with the warning that its policy must let CloudWatch Logs use it', () => {
+    const s = newStack();
+    const key = kms.Key.fromKeyArn(s, 'Imported', 'arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555');
+    new PersistentBucket(s, 'Artifacts', { markerEncryptionKey: key });
+    Template.fromStack(s).hasResourceProperties('AWS::Logs::LogGroup', { KmsKeyId: key.keyArn });
+    Annotations.fromStack(s).hasWarning('*', Match.stringLikeRegexp('key policy must allow logs.<region>.amazonaws.com'));
+  });
+
+  test('the key S3 creates for encryption: KMS limits grants to AWS services (CT.KMS.PR.3) and encrypts the marker\'s logs', () => {
+    const s = newStack();
+    const b = new PersistentBucket(s, 'Artifacts', { encryption: s3.BucketEncryption.KMS });
+    const t = Template.fromStack(s);
+    const keyId = logicalId(s, b.encryptionKey!);
+    const statements: any[] = t.toJSON().Resources[keyId].Properties.KeyPolicy.Statement;
+    expect(statements).toContainEqual({
+      Sid: 'DenyGrantsNotForAwsResources',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'kms:CreateGrant',
+      Resource: '*',
+      Condition: { BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' } },
+    });
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    expect(t.toJSON().Resources.CdkProductionPatternsPersistentBucketMarkerLogsDC9BF7D0.Properties.KmsKeyId).toEqual({ 'Fn::GetAtt': [keyId, 'Arn'] });
+  });
+
+  describe('handler network: the marker function in your VPC (CT.LAMBDA.PR.3)', () => {
+    const withVpc = () => {
+      const s = newStack();
+      const vpc = new ec2.Vpc(s, 'Vpc', { maxAzs: 2, natGateways: 1, restrictDefaultSecurityGroup: false });
+      vpc.addFlowLog('FlowLog');
+      return { s, vpc };
+    };
+
+    test('handlerVpc puts the shared marker function in the private subnets; cdk-nag stays clean but for the access-log choice', () => {
+      const { s, vpc } = withVpc();
+      new PersistentBucket(s, 'A', { handlerVpc: vpc });
+      new PersistentBucket(s, 'B'); // no network props: shares the function as it is
+      const t = Template.fromStack(s);
+      t.resourceCountIs('AWS::Lambda::Function', 1);
+      const fn = t.toJSON().Resources.CdkProductionPatternsPersistentBucketMarker237B9DBA.Properties;
+      expect(fn.VpcConfig.SubnetIds).toEqual(vpc.privateSubnets.map((sn) => ({ Ref: s.getLogicalId(sn.node.defaultChild as ec2.CfnSubnet) })));
+      expect(fn.VpcConfig.SecurityGroupIds).toHaveLength(1);
+      const errors = runNag(s).filter((f) => f.severity === 'error').map((f) => f.rule);
+      expect([...new Set(errors)]).toEqual(['AwsSolutions-S1']);
+    });
+
+    test('two buckets naming the same network share the function', () => {
+      const { s, vpc } = withVpc();
+      const sg = new ec2.SecurityGroup(s, 'Sg', { vpc });
+      new PersistentBucket(s, 'A', { handlerVpc: vpc, handlerSecurityGroups: [sg] });
+      new PersistentBucket(s, 'B', { handlerVpc: vpc, handlerSecurityGroups: [sg] });
+      Template.fromStack(s).resourceCountIs('AWS::Lambda::Function', 1);
+    });
+
+    test.each<[string, (vpc: ec2.Vpc, s: Stack) => [object, object], RegExp]>([
+      ['a network after a bucket without one', (vpc) => [{}, { handlerVpc: vpc }], /Test\/B: invalid prop 'handlerVpc': .*created outside a VPC for Test\/A/],
+      ['other subnets', (vpc) => [{ handlerVpc: vpc }, { handlerVpc: vpc, handlerVpcSubnets: { subnetType: ec2.SubnetType.PUBLIC } }],
+        /Test\/B: invalid prop 'handlerVpc': .*created in another network/],
+      ['another marker key', (_vpc, s) => [{ markerEncryptionKey: new kms.Key(s, 'K1') }, { markerEncryptionKey: new kms.Key(s, 'K2') }],
+        /Test\/B: invalid prop 'markerEncryptionKey': .*created with another key for Test\/A/],
+    ])('a conflict on the shared function is a synth error: %s', (_name, props, message) => {
+      const { s, vpc } = withVpc();
+      const [a, b] = props(vpc, s);
+      new PersistentBucket(s, 'A', a);
+      expect(() => new PersistentBucket(s, 'B', b)).toThrow(message);
+    });
+
+    test('subnets without handlerVpc are a synth error naming the prop', () => {
+      expect(() => new PersistentBucket(newStack(), 'X', { handlerVpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS } }))
+        .toThrow(/Test\/X: invalid prop 'handlerVpc': is required when handlerVpcSubnets is given/);
+    });
   });
 
   describe('synth errors for anything that would give the bucket up', () => {

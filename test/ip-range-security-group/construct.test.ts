@@ -225,6 +225,37 @@ describe('IpRangeSyncedSecurityGroup: prefix-list and WAF targets', () => {
     expectNoUnsuppressedNagErrors(stack);
   });
 
+  test('the dead-letter queue declares itself one (CT.SQS.PR.1); `vpc` alone leaves the sync function outside it', () => {
+    const { stack, vpc } = newStack();
+    new IpRangeSyncedSecurityGroup(stack, 'I', { vpc, sources: [ec2UsEast1()], ports: [ec2.Port.tcp(443)] });
+    const t = Template.fromStack(stack);
+    t.hasResourceProperties('AWS::SQS::Queue', { RedriveAllowPolicy: { redrivePermission: 'allowAll' } });
+    // `vpc` is the security groups' VPC: existing stacks keep their function where it was
+    expect(Object.values<any>(t.findResources('AWS::Lambda::Function'))[0].Properties.VpcConfig).toBeUndefined();
+  });
+
+  test('handlerVpc / handlerVpcSubnets / handlerSecurityGroups put the sync function in your subnets (CT.LAMBDA.PR.3)', () => {
+    const { stack, vpc } = newStack();
+    const egress = new ec2.SecurityGroup(stack, 'SyncEgress', { vpc, description: 'HTTPS out' });
+    new IpRangeSyncedSecurityGroup(stack, 'I', {
+      vpc,
+      sources: [ec2UsEast1()],
+      ports: [ec2.Port.tcp(443)],
+      handlerVpc: vpc,
+      handlerVpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      handlerSecurityGroups: [egress],
+    });
+    const t = Template.fromStack(stack);
+    const ref = (c: { node: { defaultChild?: unknown } }) => stack.getLogicalId(c.node.defaultChild as any);
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      VpcConfig: { SubnetIds: vpc.isolatedSubnets.map((sn) => ({ Ref: ref(sn) })), SecurityGroupIds: [{ 'Fn::GetAtt': [ref(egress), 'GroupId'] }] },
+    });
+    t.hasResourceProperties('AWS::IAM::Role', {
+      ManagedPolicyArns: Match.arrayWith([{ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole']] }]),
+    });
+    expectNoUnsuppressedNagErrors(stack);
+  });
+
   test('a prefix list too large for the group quota is a synth error naming the numbers', () => {
     const { stack, vpc } = newStack();
     expect(() => new IpRangeSyncedSecurityGroup(stack, 'Big', {
@@ -267,6 +298,8 @@ describe('IpRangeSyncedSecurityGroup: validation and warnings', () => {
     ['no ports', (vpc) => ({ ...base(), vpc, ports: [] }), /'ports': must list at least one port/],
     ['no vpc', () => base(), /'vpc': is required by the securityGroups target/],
     ['maxRemovePercent 101', (vpc) => ({ ...base(), vpc, maxRemovePercent: 101 }), /'maxRemovePercent': must be in 0..100, got 101/],
+    ['handler subnets without handlerVpc', (vpc) => ({ ...base(), vpc, handlerVpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED } }),
+      /Test\/X: invalid prop 'handlerVpc': is required when handlerVpcSubnets is given/],
     ['both families off', (vpc) => ({ ...base(), vpc, sources: [IpRangeSource.githubMeta({ services: ['hooks'], ipv4: false, ipv6: false })] }), /at least one address family/],
     ['http URL', (vpc) => ({ ...base(), vpc, sources: [IpRangeSource.url('http://example.com/ranges.json')] }), /must be an https URL/],
     ['empty services', (vpc) => ({ ...base(), vpc, sources: [IpRangeSource.awsIpRanges({ services: [] })] }), /services': must list at least one service/],

@@ -11,6 +11,7 @@ import { CloudFormationService } from './services/cloudformation';
 import { DynamoDbService } from './services/dynamodb';
 import { Ec2Service } from './services/ec2';
 import { EventBridgeService } from './services/eventbridge';
+import { PipesService } from './services/pipes';
 import { S3Service } from './services/s3';
 import { SecretsManagerService } from './services/secrets-manager';
 import { SnsService } from './services/sns';
@@ -40,7 +41,8 @@ export class WireEnvironment {
       .register(env.eventBridge)
       .register(env.secretsManager)
       .register(env.stepFunctions)
-      .register(env.bedrockRuntime);
+      .register(env.bedrockRuntime)
+      .register(env.pipes);
     await env.wire.start();
     return env;
   }
@@ -56,6 +58,7 @@ export class WireEnvironment {
   public readonly secretsManager = new SecretsManagerService();
   public readonly stepFunctions = new StepFunctionsService();
   public readonly bedrockRuntime = new BedrockRuntimeService();
+  public readonly pipes = new PipesService();
   private readonly lambdas: LocalFunction[] = [];
 
   private constructor() {}

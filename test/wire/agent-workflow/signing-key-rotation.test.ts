@@ -1,6 +1,6 @@
 /**
- * Signing-key rotation at the wire: the insurance-claims example's rotation function (bundled, real
- * SDK) driven through createSecret / setSecret / testSecret / finishSecret against the Secrets
+ * Signing-key rotation at the wire: the insurance-claims example's rotation function
+ * (src/agent-workflow/runtime/signing-key-rotation.lambda.ts as bundled into the assembly, real SDK) driven through createSecret / setSecret / testSecret / finishSecret against the Secrets
  * Manager fake as Secrets Manager drives it (RotateSecret labels a new version id AWSPENDING, then
  * invokes each step with it), retried steps included; then a rotation in the middle of a pending
  * approval: the request function mails links signed with key 1, the secret rotates, the endpoint

@@ -109,6 +109,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-sns',
     '@aws-sdk/client-eventbridge',
     '@aws-sdk/client-pipes',
+    '@aws-sdk/client-lambda',
     // cidr-tools 12+/13 need Node 22 and ip-bigint versions the registry lacks; 11.3 runs on Node 18+.
     'cidr-tools@11.3.2',
     // Wire-level test layer (test/harness/aws): DynamoDB and S3 that speak the real protocols, in memory.

@@ -12,13 +12,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { HumanApproval } from './approval';
-import { grantTable, nagArn } from './grants';
+import { grantTable } from './grants';
 import { ApprovalEndpointFunction } from './runtime/approval-endpoint-function';
 import { ApprovalMonitorFunction } from './runtime/approval-monitor-function';
 import { ApprovalRequestFunction } from './runtime/approval-request-function';
 import { SigningKeyRotationFunction } from './runtime/signing-key-rotation-function';
 import { allowLogsToUseKey, BundledFunctionClass } from '../core/functions';
 import { handlerDeadLetterQueue } from '../core/handlers';
+import { nagArn } from '../core/nag';
 
 /**
  * Creates one of the workflow's bundled handlers (core/functions.ts) with the workflow's defaults for

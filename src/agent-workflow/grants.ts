@@ -1,8 +1,6 @@
-import { Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Construct } from 'constructs';
 
 // Least-privilege grants shared by the workflow's rooms (internal: not exported from the package).
 
@@ -23,14 +21,3 @@ export function grantTable(grantee: iam.IGrantable, table: dynamodb.ITable, acti
   }
 }
 
-/** An ARN as cdk-nag names it in a finding id (`<LogicalId.Arn>/prefix*`). @internal */
-export function nagArn(scope: Construct, arn: string): string {
-  const render = (v: any): string => {
-    if (typeof v === 'string') return v;
-    if (v?.['Fn::GetAtt']) return `<${v['Fn::GetAtt'].join('.')}>`;
-    if (v?.Ref) return `<${v.Ref}>`;
-    if (v?.['Fn::Join']) return (v['Fn::Join'][1] as any[]).map(render).join(v['Fn::Join'][0]);
-    return JSON.stringify(v);
-  };
-  return render(Stack.of(scope).resolve(arn));
-}

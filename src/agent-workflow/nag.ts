@@ -4,7 +4,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { AgentTrigger } from './agent-trigger';
-import { nagArn } from './grants';
+import { nagArn } from '../core/nag';
 
 /** What the workflow-level acknowledgements name. @internal */
 export interface WorkflowNagOptions {

@@ -55,3 +55,25 @@ export function checkFactoryMade(scope: IConstruct, prop: string, value: unknown
     `must be made by one of the ${className} factories (${factories.map((f) => `${className}.${f}()`).join(', ')}); ` +
     `${className} cannot be instantiated directly or subclassed`);
 }
+
+/**
+ * Checks a static method's numeric argument is a finite number (the cost models' inputs).
+ * @internal
+ */
+export function checkNumber(where: string, argument: string, value: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throwArgumentError(where, argument, `must be a finite number, got ${String(value)}`);
+  }
+}
+
+/** Checks a numeric argument is finite and >= 0. @internal */
+export function checkNonNegative(where: string, argument: string, value: number): void {
+  checkNumber(where, argument, value);
+  if (value < 0) throwArgumentError(where, argument, `must be >= 0, got ${value}`);
+}
+
+/** Checks a numeric argument is finite and > 0. @internal */
+export function checkPositive(where: string, argument: string, value: number): void {
+  checkNumber(where, argument, value);
+  if (value <= 0) throwArgumentError(where, argument, `must be > 0, got ${value}`);
+}

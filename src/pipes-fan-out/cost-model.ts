@@ -1,4 +1,4 @@
-import { throwArgumentError } from '../core/errors';
+import { checkNonNegative, checkNumber, checkPositive, throwArgumentError } from '../core/errors';
 
 /**
  * List prices the cost model uses, in USD (US East, N. Virginia). Every field is optional: an
@@ -332,22 +332,6 @@ function architecture(description: string, lines: PipesCostLine[]): PipesArchite
 
 function perMillion(units: number, pricePerMillion: number): number {
   return (units / 1_000_000) * pricePerMillion;
-}
-
-function checkNumber(where: string, argument: string, value: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throwArgumentError(where, argument, `must be a finite number, got ${String(value)}`);
-  }
-}
-
-function checkNonNegative(where: string, argument: string, value: number): void {
-  checkNumber(where, argument, value);
-  if (value < 0) throwArgumentError(where, argument, `must be >= 0, got ${value}`);
-}
-
-function checkPositive(where: string, argument: string, value: number): void {
-  checkNumber(where, argument, value);
-  if (value <= 0) throwArgumentError(where, argument, `must be > 0, got ${value}`);
 }
 
 function checkRate(where: string, argument: string, value: number): void {

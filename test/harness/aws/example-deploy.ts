@@ -110,6 +110,55 @@ const KINDS: Record<string, Kind> = {
       return left === 0 ? [] : [`${left} object(s) left in ${buckets.join(', ')} after the stack deletion`];
     },
   },
+  'Custom::LambdaVersionPruner': {
+    // The VersionPruner's after-deploy run (README "Version pruner"). Each target function is seeded
+    // with 30 numbered versions, an alias on the newest and one on version 2; the Update is the next
+    // deployment: 3 more versions published, PublishedVersions names the newest.
+    before: (p, env) => {
+      for (const t of p.Targets as Array<Record<string, any>>) {
+        const name = String(t.functionName).split(':function:').pop()!;
+        if (env.lambdaApi.hasFunction(name)) continue;
+        env.lambdaApi.createFunction(name, {
+          versions: 30,
+          capacityProviderArn: t.capacityProvider ? `arn:aws:lambda:us-east-1:123456789012:capacity-provider:${t.capacityProvider}` : undefined,
+        });
+        env.lambdaApi.setAlias(name, 'live', '30');
+        env.lambdaApi.setAlias(name, 'pinned', '2');
+      }
+    },
+    update: (p, env) => {
+      const published = (p.Targets as Array<Record<string, any>>).map((t) => {
+        const name = String(t.functionName).split(':function:').pop()!;
+        const added = env.lambdaApi.publishVersions(name, 3);
+        return `${t.functionName}:${added[added.length - 1]}`;
+      });
+      env.lambdaApi.mark('version-pruner-update');
+      return { ...p, PublishedVersions: published };
+    },
+    // README: keeps the newest versionsToKeep numbered versions and every aliased one, never $LATEST/$LATEST.PUBLISHED; dry run deletes nothing.
+    afterCreate: (p, env) => (p.Targets as Array<Record<string, any>>).flatMap((t) => {
+      const name = String(t.functionName).split(':function:').pop()!;
+      const keep = Number(t.versionsToKeep ?? p.VersionsToKeep);
+      const numbered = env.lambdaApi.versionsOf(name).filter((v) => /^\d+$/.test(v));
+      const expected = String(p.DryRun) === 'true'
+        ? Array.from({ length: 30 }, (_, i) => String(i + 1))
+        : [...new Set(['2', ...Array.from({ length: Math.min(keep, 30) }, (_, i) => String(30 - i))])].sort((a, b) => Number(a) - Number(b));
+      const problems = JSON.stringify(numbered) === JSON.stringify(expected) ? [] : [`${name} holds versions ${numbered.join(',')} after Create, expected ${expected.join(',')}`];
+      if (!env.lambdaApi.versionsOf(name).includes('$LATEST')) problems.push(`$LATEST of ${name} is gone`);
+      return problems;
+    }),
+    // README: Delete changes nothing: since the Update, one run only (the Update's first-page listing of each target), and no other delete.
+    afterDelete: (p, env) => {
+      const since = env.lambdaApi.since('version-pruner-update');
+      return (p.Targets as Array<Record<string, any>>).flatMap((t) => {
+        const name = String(t.functionName).split(':function:').pop()!;
+        const runs = since.filter((l) => l.action === 'ListVersionsByFunction' && l.functionName === t.functionName && !l.marker && !l.error).length;
+        const deletes = since.filter((l) => l.action === 'DeleteFunction' && l.functionName === t.functionName && !l.error).length;
+        // the Update's run deletes the 3 versions the deployment pushed out of the newest N (fewer when N is large)
+        return runs === 1 && deletes <= 3 ? [] : [`${name}: ${runs} run(s) and ${deletes} delete(s) since the Update: Delete must change nothing`];
+      });
+    },
+  },
   'Custom::S3BucketNotifications': {
     // aws-cdk-lib's inline Python handler (boto3). The Update turns EventBridge delivery off.
     update: (p) => ({ ...p, NotificationConfiguration: {} }),

@@ -11,6 +11,7 @@ import { CloudFormationService } from './services/cloudformation';
 import { DynamoDbService } from './services/dynamodb';
 import { Ec2Service } from './services/ec2';
 import { EventBridgeService } from './services/eventbridge';
+import { LambdaService } from './services/lambda';
 import { PipesService } from './services/pipes';
 import { S3Service } from './services/s3';
 import { SecretsManagerService } from './services/secrets-manager';
@@ -42,7 +43,8 @@ export class WireEnvironment {
       .register(env.secretsManager)
       .register(env.stepFunctions)
       .register(env.bedrockRuntime)
-      .register(env.pipes);
+      .register(env.pipes)
+      .register(env.lambdaApi);
     await env.wire.start();
     return env;
   }
@@ -59,6 +61,7 @@ export class WireEnvironment {
   public readonly stepFunctions = new StepFunctionsService();
   public readonly bedrockRuntime = new BedrockRuntimeService();
   public readonly pipes = new PipesService();
+  public readonly lambdaApi = new LambdaService();
   private readonly lambdas: LocalFunction[] = [];
 
   private constructor() {}

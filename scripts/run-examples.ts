@@ -1,13 +1,15 @@
 /**
  * `npx projen examples`: synthesizes every examples/<app>/app.ts into cdk.out/<app>/ offline,
  * runs cdk-nag (AwsSolutions + Serverless) and the AWS Control Tower proactive controls (cfn-guard) on
- * each, "deploys" it offline, runs its simulate.ts if it has one, prints a table, and exits non-zero on
+ * each, writes its least-privilege CloudFormation execution policy (DeploymentPolicy) to
+ * examples/<app>/cdk-execution-policy.json (committed; under CI a changed file fails the run), "deploys" it offline, runs its simulate.ts if it has one, prints a table, and exits non-zero on
  * any unsuppressed nag error, error annotation, failed control that examples/<app>/control-tower.ts
  * does not acknowledge, stale acknowledgement, failed deploy or failed simulation.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { DeploymentPolicy } from '../src';
 import { deployExampleOffline, summarize } from '../test/harness/aws/example-deploy';
 import { failedCount, formatAcknowledgements, formatFailures } from '../test/harness/control-tower';
 import { checkExampleControlTower, discoverExamples, synthExample } from '../test/harness/examples';
@@ -21,6 +23,8 @@ interface Row {
   nagWarnings: number | string;
   /** Control Tower: failed (control, resource) pairs / acknowledged ones, the failed controls, and what fails the run. */
   controlTower: string;
+  /** DeploymentPolicy: regional + global services of examples/<app>/cdk-execution-policy.json, and whether it changed. */
+  policy: string;
   synthSeconds: string;
   deploy: string;
   simulation: string;
@@ -39,7 +43,7 @@ async function main(): Promise<number> {
     const outdir = path.join(root, 'cdk.out', ex.name);
     fs.rmSync(outdir, { recursive: true, force: true });
     console.log(`\n=== ${ex.name}: synth into ${path.relative(root, outdir)}/`);
-    const row: Row = { app: ex.name, stacks: '-', resources: '-', nagErrors: '-', nagWarnings: '-', controlTower: '-', synthSeconds: '-', deploy: '-', simulation: ex.simulateFile ? 'pending' : 'none' };
+    const row: Row = { app: ex.name, stacks: '-', resources: '-', nagErrors: '-', nagWarnings: '-', controlTower: '-', policy: '-', synthSeconds: '-', deploy: '-', simulation: ex.simulateFile ? 'pending' : 'none' };
     rows.push(row);
     try {
       const r = synthExample(ex, outdir);
@@ -58,6 +62,27 @@ async function main(): Promise<number> {
       if (r.annotationErrors.length) {
         failed = true;
         console.error(`error annotations:\n  ${r.annotationErrors.join('\n  ')}`);
+      }
+      console.log(`=== ${ex.name}: CloudFormation execution policy (DeploymentPolicy)`);
+      try {
+        const policyFile = path.join(ex.dir, DeploymentPolicy.DEFAULT_OUTPUT_FILE);
+        const policy = DeploymentPolicy.fromAssemblyDirectory(outdir);
+        const json = policy.toJson();
+        const previous = fs.existsSync(policyFile) ? fs.readFileSync(policyFile, 'utf8') : undefined;
+        if (previous !== json) fs.writeFileSync(policyFile, json);
+        const state = previous === undefined ? 'new' : previous === json ? 'unchanged' : 'UPDATED';
+        row.policy = `${policy.regionalServices.length}+${policy.globalServices.length} services, ${state}`;
+        console.log(`  ${path.relative(root, policyFile)} (${state}): ${policy.regionalServices.join(', ')}` +
+          `${policy.globalServices.length ? `; global: ${policy.globalServices.join(', ')}` : ''}; regions ${policy.regions.join(', ')}`);
+        for (const w of policy.warnings) console.error(`  WARNING: ${w}`);
+        if (state !== 'unchanged' && process.env.CI) {
+          failed = true;
+          console.error(`${path.relative(root, policyFile)} was ${state === 'new' ? 'missing' : 'stale'}: run 'npx projen examples' and commit it`);
+        }
+      } catch (err) {
+        failed = true;
+        row.policy = 'FAILED';
+        console.error(err);
       }
       console.log(`=== ${ex.name}: AWS Control Tower proactive controls (cfn-guard)`);
       try {
@@ -122,7 +147,8 @@ async function main(): Promise<number> {
 function printTable(rows: Row[]): void {
   const headers: Array<[keyof Row, string]> = [
     ['app', 'app'], ['stacks', 'stacks'], ['resources', 'resources'], ['nagErrors', 'nag errors'],
-    ['nagWarnings', 'nag warnings'], ['controlTower', 'CT failed/acknowledged'], ['synthSeconds', 'synth s'], ['deploy', 'deploy (offline)'], ['simulation', 'simulation'],
+    ['nagWarnings', 'nag warnings'], ['controlTower', 'CT failed/acknowledged'],
+    ['policy', 'execution policy'], ['synthSeconds', 'synth s'], ['deploy', 'deploy (offline)'], ['simulation', 'simulation'],
   ];
   const widths = headers.map(([k, h]) => Math.max(h.length, ...rows.map((r) => String(r[k]).length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

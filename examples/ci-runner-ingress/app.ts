@@ -23,7 +23,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { IpRangeSource, IpRangeSyncedSecurityGroup, PersistentBucket, SyncTarget, WafScope } from '../../src';
+import { IpRangeSource, IpRangeSyncedSecurityGroup, LogicalIdGuard, PersistentBucket, SyncTarget, WafScope } from '../../src';
 import { allowLogGroupsToUseKey, limitGrantsToAwsServices } from '../shared/compliance';
 import { exampleContext, exampleEnv } from '../shared/example-env';
 
@@ -166,6 +166,7 @@ export class CiRunnerIngressStack extends Stack {
 export function createApp(props?: AppProps): App {
   const app = new App({ ...props, context: { ...exampleContext(), ...props?.context } });
   new CiRunnerIngressStack(app, 'CiRunnerIngress', { env: exampleEnv() });
+  LogicalIdGuard.of(app, { lockFile: `${__dirname}/logical-ids.lock.json` }); // fails synth when a stateful resource would be replaced
   return app;
 }
 

@@ -25,7 +25,7 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import {
   AgentField, AgentReasoning, AgentTool, AgentTrigger, ApprovalPolicy, ApprovalTimeout, DecisionCondition,
-  DynamoProjection, HumanApproval, InputValidation, StepFunctionsAgentWorkflow,
+  DynamoProjection, HumanApproval, InputValidation, LogicalIdGuard, StepFunctionsAgentWorkflow,
 } from '../../src';
 import { limitGrantsToAwsServices } from '../shared/compliance';
 import { exampleContext, exampleEnv } from '../shared/example-env';
@@ -176,6 +176,7 @@ export class InsuranceClaimsStack extends Stack {
 export function createApp(props?: AppProps): App {
   const app = new App({ ...props, context: { ...exampleContext(), ...props?.context } });
   new InsuranceClaimsStack(app, 'InsuranceClaims', { env: exampleEnv() });
+  LogicalIdGuard.of(app, { lockFile: `${__dirname}/logical-ids.lock.json` }); // fails synth when a stateful resource would be replaced
   return app;
 }
 

@@ -26,7 +26,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import {
-  ConsumerFilter, FanOutChannel, PipeEnrichment, PipeFilter, PipeSource, PipesFanOut, StartingPosition,
+  ConsumerFilter, FanOutChannel, LogicalIdGuard, PipeEnrichment, PipeFilter, PipeSource, PipesFanOut, StartingPosition,
 } from '../../src';
 import { allowLogGroupsToUseKey, limitGrantsToAwsServices } from '../shared/compliance';
 import { exampleContext, exampleEnv } from '../shared/example-env';
@@ -202,6 +202,7 @@ export class OrderFulfillmentStack extends Stack {
 export function createApp(props?: AppProps): App {
   const app = new App({ ...props, context: { ...exampleContext(), ...props?.context } });
   new OrderFulfillmentStack(app, 'OrderFulfillment', { env: exampleEnv() });
+  LogicalIdGuard.of(app, { lockFile: `${__dirname}/logical-ids.lock.json` }); // fails synth when a stateful resource would be replaced
   return app;
 }
 

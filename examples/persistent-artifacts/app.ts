@@ -15,7 +15,7 @@ import { App, AppProps, Aspects, Duration, RemovalPolicy, Stack, StackProps, Val
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { BucketTakeoverGuard, PersistentBucket } from '../../src';
+import { BucketTakeoverGuard, LogicalIdGuard, PersistentBucket } from '../../src';
 import { limitGrantsToAwsServices } from '../shared/compliance';
 import { exampleContext, exampleEnv } from '../shared/example-env';
 
@@ -66,6 +66,7 @@ export class PersistentArtifactsStack extends Stack {
 export function createApp(props?: AppProps): App {
   const app = new App({ ...props, context: { ...exampleContext(), ...props?.context } });
   new PersistentArtifactsStack(app, 'PersistentArtifacts', { env: exampleEnv() });
+  LogicalIdGuard.of(app, { lockFile: `${__dirname}/logical-ids.lock.json` }); // fails synth when a stateful resource would be replaced
   Aspects.of(app).add(new BucketTakeoverGuard());
   return app;
 }

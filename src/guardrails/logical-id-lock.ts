@@ -232,9 +232,23 @@ export function compareLock(lock: LockFile, stacks: CurrentStack[]): LockCompari
   const claimed = new Set<CurrentResource>();
   const gone: Array<{ stackKey: string; oldStackName: string; path: string; old: LockedResource }> = [];
 
+  // A stack whose key changed only because a second stack with its name appeared (`Api` -> `Api (Path)`): the
+  // current stack of that name, not itself in the lock, holding most of the section's logical IDs.
+  const rekeyed = (locked: LockFile['stacks'][string]): CurrentStack | undefined => {
+    const ids = new Set(Object.values(locked.resources).map((r) => r.logicalId));
+    let best: CurrentStack | undefined;
+    let bestOverlap = 0;
+    for (const candidate of stacks) {
+      if (candidate.stackName !== locked.stackName || lock.stacks[candidate.stackKey]) continue;
+      const overlap = candidate.resources.filter((r) => ids.has(r.logicalId)).length;
+      if (overlap > bestOverlap) [best, bestOverlap] = [candidate, overlap];
+    }
+    return best;
+  };
+
   for (const stackKey of Object.keys(lock.stacks).sort()) {
     const locked = lock.stacks[stackKey];
-    const current = byStack.get(stackKey);
+    const current = byStack.get(stackKey) ?? rekeyed(locked);
     const byId = new Map((current?.resources ?? []).map((r) => [r.logicalId, r]));
     const byPath = new Map((current?.resources ?? []).filter((r) => r.tracked).map((r) => [r.path, r]));
     for (const path of Object.keys(locked.resources).sort()) {

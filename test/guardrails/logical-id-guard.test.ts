@@ -228,6 +228,24 @@ describe('refactors that replace a stateful resource fail synth', () => {
     expect(Object.keys(readLock().stacks)).toEqual(['Api (EuWest1)', 'Api (UsEast1)']);
   });
 
+  test('a second stack with the same name re-keys the first in the lock without reporting its resources as moved', () => {
+    const first = new App({ outdir: path.join(dir, 'one') });
+    new sqs.Queue(new Stack(first, 'EuWest1', { stackName: 'Api', env: ENV }), 'Orders');
+    LogicalIdGuard.of(first, { lockFile, mode: LogicalIdLockMode.UPDATE });
+    expect(synthErrors(first)).toBe('');
+    expect(Object.keys(readLock().stacks)).toEqual(['Api']);
+    const lockedId = readLock().stacks.Api.resources['Orders/Resource'].logicalId;
+
+    const both = new App({ outdir: path.join(dir, 'two') });
+    new sqs.Queue(new Stack(both, 'EuWest1', { stackName: 'Api', env: ENV }), 'Orders');
+    new sqs.Queue(new Stack(both, 'UsEast1', { stackName: 'Api', env: { account: ENV.account, region: 'us-east-1' } }), 'Orders');
+    LogicalIdGuard.of(both, { lockFile, mode: LogicalIdLockMode.UPDATE });
+    expect(synthErrors(both)).toBe('');
+    const stacks = readLock().stacks;
+    expect(Object.keys(stacks)).toEqual(['Api (EuWest1)', 'Api (UsEast1)']);
+    expect(stacks['Api (EuWest1)'].resources['Orders/Resource'].logicalId).toBe(lockedId);
+  });
+
   test('moving a resource to another stack prints a cross-stack mapping', () => {
     lockWith((s) => { new sqs.Queue(s, 'Orders'); new sqs.Queue(s, 'Keep'); });
     const oldId = readLock().stacks.Svc.resources['Orders/Resource'].logicalId;

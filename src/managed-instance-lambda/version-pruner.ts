@@ -400,6 +400,11 @@ export class VersionPruner extends Construct {
       });
     this.headroomAlarms.push(alarm);
     this.alarms.push(alarm);
+    // The headroom counts every function version on the provider, the pruner's functions or not.
+    this.handler.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['lambda:ListFunctionVersionsByCapacityProvider'],
+      resources: [provider.capacityProviderArn],
+    }));
   }
 
   private renderTargets(): PruneTarget[] {

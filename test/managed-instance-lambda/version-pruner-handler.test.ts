@@ -5,8 +5,8 @@
  * CloudFormation custom-resource lifecycle answered at the ResponseURL.
  */
 import {
-  DeleteFunctionCommand, LambdaClient, ListAliasesCommand, ListVersionsByFunctionCommand, ResourceConflictException, ResourceNotFoundException,
-  ServiceException, TooManyRequestsException,
+  DeleteFunctionCommand, LambdaClient, ListAliasesCommand, ListFunctionVersionsByCapacityProviderCommand, ListVersionsByFunctionCommand,
+  ResourceConflictException, ResourceNotFoundException, ServiceException, TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StructuredLog } from '../../src/core/runtime/log';
@@ -19,7 +19,7 @@ import {
 const lambda = mockClient(LambdaClient);
 
 interface FakeAlias { Name: string; FunctionVersion: string; weights?: Record<string, number> }
-interface Model { versions: Map<string, string[]>; aliases: Map<string, FakeAlias[]> }
+interface Model { versions: Map<string, string[]>; aliases: Map<string, FakeAlias[]>; providers: Map<string, string[]> }
 interface Logged { level: string; message: string; extra?: Record<string, unknown> }
 
 let model: Model;
@@ -49,6 +49,14 @@ function fakeLambda(): void {
       })),
       NextMarker: end < all.length ? String(end) : undefined,
     };
+  });
+  lambda.on(ListFunctionVersionsByCapacityProviderCommand).callsFake((input) => {
+    const fns = model.providers.get(input.CapacityProviderName!);
+    if (!fns) throw new ResourceNotFoundException({ message: 'Capacity provider not found', Type: 'User', $metadata: { httpStatusCode: 404 } });
+    const all = fns.flatMap((f) => (model.versions.get(f) ?? []).filter((v) => v !== '$LATEST').map((v) => ({ FunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${f}:${v}`, State: 'Active' })));
+    const start = input.Marker ? Number(input.Marker) : 0;
+    const end = start + (input.MaxItems ?? 50);
+    return { CapacityProviderArn: `arn:aws:lambda:us-east-1:123456789012:capacity-provider:${input.CapacityProviderName}`, FunctionVersions: all.slice(start, end), NextMarker: end < all.length ? String(end) : undefined };
   });
   lambda.on(DeleteFunctionCommand).callsFake((input) => {
     const all = model.versions.get(input.FunctionName);
@@ -90,7 +98,7 @@ const deletesOf = (fn: string) => lambda.commandCalls(DeleteFunctionCommand)
   .filter((c) => c.args[0].input.FunctionName === fn).map((c) => c.args[0].input.Qualifier);
 
 beforeEach(() => {
-  model = { versions: new Map(), aliases: new Map() };
+  model = { versions: new Map(), aliases: new Map(), providers: new Map() };
   fakeLambda();
 });
 
@@ -134,6 +142,30 @@ test('headroom sums the targets of one capacity provider; a function without one
   expect(s.headroom).toEqual([{ provider: 'pool', headroom: 92, versions: 8 }]);
   expect(out.headroom).toEqual({ pool: 92 });
   expect(model.versions.get('plain')).toEqual(['$LATEST', '9', '10', '11', '12']);
+});
+
+test('headroom counts every function on the provider (ListFunctionVersionsByCapacityProvider, paged), not only the targets', async () => {
+  model.versions.set('a', ['$LATEST', '$LATEST.PUBLISHED', ...range(1, 10)]);
+  model.versions.set('b', ['$LATEST', '$LATEST.PUBLISHED', ...range(1, 3)]);
+  // another team's function on the same provider, unknown to this pruner
+  model.versions.set('stranger', ['$LATEST', '$LATEST.PUBLISHED', ...range(1, 60)]);
+  model.providers.set('pool', ['a', 'b', 'stranger']);
+  const s = setup({ versionsToKeep: 4 });
+  const out = await runPrune([{ functionName: 'a', capacityProvider: 'pool' }, { functionName: 'b', capacityProvider: 'pool', versionsToKeep: 2 }], s.config, s.deps);
+  // a: 4 + $LATEST.PUBLISHED; b: 2 + $LATEST.PUBLISHED; stranger: 60 + $LATEST.PUBLISHED
+  expect(s.headroom).toEqual([{ provider: 'pool', headroom: 100 - 69, versions: 69 }]);
+  expect(out.headroom).toEqual({ pool: 31 });
+  expect(lambda.commandCalls(ListFunctionVersionsByCapacityProviderCommand).length).toBe(2); // 61 + 5 + 3 = 69 over pages of 50
+  expect(model.versions.get('stranger')).toHaveLength(62);
+  expect(s.logs.filter((l) => /could not be listed/.test(l.message))).toEqual([]);
+});
+
+test('a provider that cannot be listed falls back to the targets\' versions, with a WARN line', async () => {
+  model.versions.set('a', ['$LATEST', '$LATEST.PUBLISHED', ...range(1, 10)]);
+  const s = setup({ versionsToKeep: 4 });
+  await runPrune([{ functionName: 'a', capacityProvider: 'unlisted' }], s.config, s.deps);
+  expect(s.headroom).toEqual([{ provider: 'unlisted', headroom: 95, versions: 5 }]);
+  expect(s.logs.find((l) => l.level === 'warn' && /capacity provider unlisted could not be listed/.test(l.message))).toBeDefined();
 });
 
 test('a ResourceConflictException on a delete skips that version, logs and counts it, and goes on', async () => {

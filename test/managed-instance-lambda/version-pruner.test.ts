@@ -54,8 +54,11 @@ describe('template', () => {
       .flatMap((st: any) => [st.Resource].flat())
       .map((r: unknown) => JSON.stringify(r))
       .sort();
-    expect(new Set(statements.flatMap((st: any) => [st.Action].flat())))
-      .toEqual(new Set(['lambda:ListVersionsByFunction', 'lambda:ListAliases', 'lambda:DeleteFunction']));
+    expect(new Set(statements.flatMap((st: any) => [st.Action].flat()))).toEqual(new Set([
+      'lambda:ListVersionsByFunction', 'lambda:ListAliases', 'lambda:DeleteFunction', 'lambda:ListFunctionVersionsByCapacityProvider',
+    ]));
+    // the headroom asks the provider: on the capacity provider's ARN only
+    expect(resourcesOf('lambda:ListFunctionVersionsByCapacityProvider')).toEqual([JSON.stringify(s.resolve(provider.capacityProviderArn))]);
     const routerArn = { 'Fn::GetAtt': [s.getLogicalId(router.node.defaultChild as lambda.CfnFunction), 'Arn'] };
     const routerVersions = { 'Fn::Join': ['', [routerArn, ':*']] };
     const legacy = 'arn:aws:lambda:us-east-1:123456789012:function:legacy';

@@ -220,3 +220,18 @@ test('the offline deploy of an app with a pruner: Create, Update and Delete answ
   const row = result.resources.find((r) => r.type === 'Custom::LambdaVersionPruner');
   expect(row).toMatchObject({ create: 'SUCCESS', update: 'SUCCESS', delete: 'SUCCESS', problems: [] });
 });
+
+// Last: it leaves another function on the pool.
+test('the headroom counts every function on the provider (ListFunctionVersionsByCapacityProvider on the wire), not only the targets', async () => {
+  seed();
+  env.lambdaApi.createFunction('other-team-fn', { versions: 40, capacityProviderArn: POOL_ARN });
+  const before = env.lambdaApi.log.length;
+  const res = await handler().invoke(schedulePayload);
+  expect(res.error).toBeUndefined();
+  // the router's 8 (as above) and the other function's 40 + $LATEST.PUBLISHED, which the pruner does not touch
+  expect(res.result.headroom).toEqual({ 'agent-pool': 100 - 8 - 41 });
+  expect(emf(res.logs, 'VersionsOnCapacityProvider')[0]).toMatchObject({ VersionsOnCapacityProvider: 49, CapacityProvider: 'agent-pool' });
+  expect(env.lambdaApi.versionsOf('other-team-fn')).toHaveLength(42);
+  const listings = env.lambdaApi.log.slice(before).filter((l) => l.action === 'ListFunctionVersionsByCapacityProvider');
+  expect(listings.map((l) => l.functionName)).toEqual(['agent-pool']); // 49 versions: one page of 50
+});

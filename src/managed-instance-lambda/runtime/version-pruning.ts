@@ -14,7 +14,7 @@
  *   answer ResourceConflictException: that version is skipped, logged and counted.
  */
 import {
-  DeleteFunctionCommand, LambdaClient, ListAliasesCommand, ListVersionsByFunctionCommand,
+  DeleteFunctionCommand, ListFunctionVersionsByCapacityProviderCommand, LambdaClient, ListAliasesCommand, ListVersionsByFunctionCommand,
 } from '@aws-sdk/client-lambda';
 import {
   CAPACITY_PROVIDER_VERSION_CAP, KeepReason, PRUNE_PAYLOAD_SOURCE, PRUNER_ENV, PRUNER_METRIC, PRUNER_RESOURCE_PROPS, PruneOutcome, PruneTarget,
@@ -314,6 +314,31 @@ export async function pruneTarget(target: PruneTarget, config: PrunerConfig, dep
   };
 }
 
+/**
+ * The versions on a capacity provider, of every function attached to it (ListFunctionVersionsByCapacityProvider,
+ * all pages; `$LATEST` is not a published version and is not counted), or undefined when the provider cannot be
+ * listed (then the headroom falls back to the pruner's own targets, with a WARN line).
+ */
+async function providerVersionCount(provider: string, deps: PrunerDeps): Promise<number | undefined> {
+  const retry = { sleep: deps.sleep, log: deps.log, random: deps.random };
+  let count = 0;
+  let marker: string | undefined;
+  try {
+    do {
+      const page = await withRetry(retry, 'ListFunctionVersionsByCapacityProvider', () => deps.lambda.send(
+        new ListFunctionVersionsByCapacityProviderCommand({ CapacityProviderName: provider, Marker: marker, MaxItems: 50 })));
+      count += (page.FunctionVersions ?? []).filter((v) => !(v.FunctionArn ?? '').endsWith(':$LATEST')).length;
+      marker = page.NextMarker || undefined;
+    } while (marker);
+    return count;
+  } catch (err) {
+    deps.log.warn(`capacity provider ${provider} could not be listed: its headroom counts the pruner's functions only`, {
+      capacityProvider: provider, error: describeError(err),
+    });
+    return undefined;
+  }
+}
+
 /** Prunes every target in turn (one failing target never stops the others) and publishes the metrics. */
 export async function runPrune(targets: PruneTarget[], config: PrunerConfig, deps: PrunerDeps): Promise<PruneOutcome> {
   const outcomes: TargetOutcome[] = [];
@@ -341,11 +366,15 @@ export async function runPrune(targets: PruneTarget[], config: PrunerConfig, dep
   const providers = new Map<string, TargetOutcome[]>();
   for (const o of outcomes) if (o.capacityProvider) providers.set(o.capacityProvider, [...(providers.get(o.capacityProvider) ?? []), o]);
   for (const [provider, list] of providers) {
-    if (list.some((o) => o.versionsCounted < 0)) {
-      deps.log.warn(`the headroom of capacity provider ${provider} is not published: a target of it could not be listed`, { capacityProvider: provider });
-      continue;
+    // Every function on the provider counts, not only the pruner's: ask the provider itself.
+    let used = await providerVersionCount(provider, deps);
+    if (used === undefined) {
+      if (list.some((o) => o.versionsCounted < 0)) {
+        deps.log.warn(`the headroom of capacity provider ${provider} is not published: a target of it could not be listed`, { capacityProvider: provider });
+        continue;
+      }
+      used = list.reduce((n, o) => n + o.versionsCounted, 0);
     }
-    const used = list.reduce((n, o) => n + o.versionsCounted, 0);
     headroom[provider] = CAPACITY_PROVIDER_VERSION_CAP - used;
     deps.metrics.headroom(provider, headroom[provider], used);
   }

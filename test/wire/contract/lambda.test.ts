@@ -1,6 +1,7 @@
 /** Contract of the Lambda control-plane fake with the real SDK client (@aws-sdk/client-lambda, REST-JSON). */
 import {
-  DeleteFunctionCommand, GetFunctionCommand, InvalidParameterValueException, LambdaClient, ListAliasesCommand, ListVersionsByFunctionCommand,
+  DeleteFunctionCommand, GetFunctionCommand, InvalidParameterValueException, LambdaClient, ListAliasesCommand,
+  ListFunctionVersionsByCapacityProviderCommand, ListVersionsByFunctionCommand, paginateListFunctionVersionsByCapacityProvider,
   paginateListVersionsByFunction, ResourceConflictException, ResourceNotFoundException, TooManyRequestsException,
 } from '@aws-sdk/client-lambda';
 import { CONTRACT_CREDENTIALS, failureOf, rejectionOf } from './kit';
@@ -158,4 +159,29 @@ test('GetFunction answers the configuration; DeleteFunction without a qualifier 
   expect(got.Configuration).toMatchObject({ FunctionName: 'whole', Version: '$LATEST', FunctionArn: `${ARN('whole')}:$LATEST` });
   await client.send(new DeleteFunctionCommand({ FunctionName: 'whole' }));
   expect(lambda.hasFunction('whole')).toBe(false);
+});
+
+test('ListFunctionVersionsByCapacityProvider lists the published versions of every function on the provider, paged', async () => {
+  const provider = 'arn:aws:lambda:us-east-1:123456789012:capacity-provider:shared-pool';
+  lambda.createFunction('shared-a', { versions: 30, capacityProviderArn: provider });
+  lambda.createFunction('shared-b', { versions: 3, capacityProviderArn: provider });
+  lambda.createFunction('elsewhere', { versions: 5 });
+  const first = await client.send(new ListFunctionVersionsByCapacityProviderCommand({ CapacityProviderName: 'shared-pool', MaxItems: 10 }));
+  expect(first.CapacityProviderArn).toBe(provider);
+  expect(first.FunctionVersions).toHaveLength(10);
+  expect(first.FunctionVersions![0]).toEqual({ FunctionArn: `${ARN('shared-a')}:$LATEST.PUBLISHED`, State: 'Active' });
+  expect(typeof first.NextMarker).toBe('string');
+  const all: string[] = [];
+  for await (const page of paginateListFunctionVersionsByCapacityProvider({ client, pageSize: 10 }, { CapacityProviderName: 'shared-pool' })) {
+    all.push(...page.FunctionVersions!.map((v) => v.FunctionArn!));
+  }
+  // 31 of shared-a and 4 of shared-b ($LATEST.PUBLISHED and the numbered ones; never $LATEST), none of the other function
+  expect(all).toHaveLength(35);
+  expect(all.filter((a) => a.includes(':function:shared-b:'))).toEqual([`${ARN('shared-b')}:$LATEST.PUBLISHED`, `${ARN('shared-b')}:1`, `${ARN('shared-b')}:2`, `${ARN('shared-b')}:3`]);
+  expect(all.some((a) => a.endsWith(':$LATEST') || a.includes('elsewhere'))).toBe(false);
+  expect(wire.callsOf('lambda', 'ListFunctionVersionsByCapacityProvider').at(-1)).toMatchObject({ input: { CapacityProviderName: 'shared-pool' } });
+
+  const missing = await rejectionOf<ResourceNotFoundException>(client.send(new ListFunctionVersionsByCapacityProviderCommand({ CapacityProviderName: 'no-such-pool' })));
+  expect(missing).toBeInstanceOf(ResourceNotFoundException);
+  expect(missing.$metadata.httpStatusCode).toBe(404);
 });

@@ -9,7 +9,12 @@
  *   `{ Aliases: AliasConfiguration[], NextMarker }` (with RoutingConfig.AdditionalVersionWeights);
  * - DeleteFunction `DELETE /2015-03-31/functions/{FunctionName}?Qualifier=N`: 204 with no body;
  *   without a qualifier the whole function goes;
- * - GetFunction `GET /2015-03-31/functions/{FunctionName}` (`{ Configuration, Code, Tags }`).
+ * - GetFunction `GET /2015-03-31/functions/{FunctionName}` (`{ Configuration, Code, Tags }`);
+ * - ListFunctionVersionsByCapacityProvider `GET /2025-11-30/capacity-providers/{CapacityProviderName}/function-versions
+ *   ?Marker&MaxItems`: `{ CapacityProviderArn, FunctionVersions: [{ FunctionArn, State }], NextMarker }`, the
+ *   published versions (numbered and `$LATEST.PUBLISHED`; the fake's reading of "function versions that use the
+ *   provider": the documentation does not say whether `$LATEST.PUBLISHED` is listed) of every function on the
+ *   provider, whether or not a pruner knows it; ResourceNotFoundException 404 for a provider the fake does not hold.
  * FunctionName may be a name, a partial ARN (`123456789012:function:name`) or a full ARN, each with
  * an optional `:qualifier` suffix (path labels arrive percent-encoded).
  *
@@ -36,6 +41,7 @@ import { WIRE_ACCOUNT } from '../stack-model';
 import { ServiceModule } from '../wire-server';
 
 const API = '/2015-03-31/functions/';
+const PROVIDERS = /^\/2025-11-30\/capacity-providers\/([^/]+)\/function-versions$/;
 const REGION = 'us-east-1';
 
 /** One alias the fake holds. */
@@ -95,6 +101,7 @@ export class LambdaService implements ServiceModule {
   private readonly hooks: Array<{ action: string; fn: (functionName: string, qualifier?: string) => void }> = [];
 
   public action(req: WireRequest): string {
+    if (PROVIDERS.test(req.path) && req.method === 'GET') return 'ListFunctionVersionsByCapacityProvider';
     const rest = req.path.startsWith(API) ? req.path.slice(API.length) : undefined;
     if (rest === undefined) return `Unknown ${req.method} ${req.path}`;
     const parts = rest.split('/');
@@ -106,7 +113,8 @@ export class LambdaService implements ServiceModule {
   }
 
   public decode(req: WireRequest): unknown {
-    const input: Record<string, unknown> = { FunctionName: this.rawName(req) };
+    const provider = PROVIDERS.exec(req.path)?.[1];
+    const input: Record<string, unknown> = provider ? { CapacityProviderName: decodeURIComponent(provider) } : { FunctionName: this.rawName(req) };
     for (const [k, v] of req.query) input[k] = v;
     return input;
   }
@@ -213,6 +221,7 @@ export class LambdaService implements ServiceModule {
       throw new LambdaError('TooManyRequestsException', 'Rate exceeded', 429,
         { Reason: 'CallerRateLimitExceeded', Type: 'User', message: 'Rate exceeded' }, { 'retry-after': '1' });
     }
+    if (action === 'ListFunctionVersionsByCapacityProvider') return this.providerVersions(req);
     const ref = this.resolveName(raw, req.region || REGION);
     const hookIndex = this.hooks.findIndex((h) => h.action === action);
     if (hookIndex >= 0) this.hooks.splice(hookIndex, 1)[0].fn(ref.name, qualifierParam ?? ref.qualifier);
@@ -241,6 +250,16 @@ export class LambdaService implements ServiceModule {
       default:
         throw new LambdaError('UnknownOperationException', `unknown operation ${action}`, 404, { message: action });
     }
+  }
+
+  private providerVersions(req: WireRequest): WireResponse {
+    const name = decodeURIComponent(PROVIDERS.exec(req.path)![1]);
+    const arn = `arn:aws:lambda:${REGION}:${WIRE_ACCOUNT}:capacity-provider:${name}`;
+    const fns = [...this.functions.values()].filter((f) => f.capacityProviderArn === arn).sort((a, b) => a.name.localeCompare(b.name));
+    if (fns.length === 0) throw notFound(`Capacity provider not found: ${arn}`);
+    const versions = fns.flatMap((f) => sortVersions([...f.versions]).filter((v) => v !== '$LATEST').map((v) => ({ FunctionArn: `${f.arn}:${v}`, State: 'Active' })));
+    const page = this.page(req, versions);
+    return json({ CapacityProviderArn: arn, FunctionVersions: page.items, NextMarker: page.next });
   }
 
   private deleteFunction(fn: FakeFunction, param: string | undefined, fromName: string | undefined): WireResponse {
@@ -343,6 +362,8 @@ export class LambdaService implements ServiceModule {
   }
 
   private rawName(req: WireRequest): string {
+    const provider = PROVIDERS.exec(req.path)?.[1];
+    if (provider) return decodeURIComponent(provider);
     const rest = req.path.startsWith(API) ? req.path.slice(API.length) : '';
     return decodeURIComponent(rest.split('/')[0] ?? '');
   }

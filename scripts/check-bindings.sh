@@ -29,9 +29,13 @@ if hits=$(grep -nE "$ts_import|new [A-Z][A-Za-z0-9_.]*\(this\b" "${inits[@]}"); 
   echo "($(wc -l <<<"$hits") line(s))" >&2
   failed=1
 fi
+# Known and not ours: jsii-pacmak's Go generator translates @example only and copies fenced blocks of a
+# doc's remarks verbatim; ManagedInstanceLambdaProps inherits aws-cdk-lib's FunctionOptions.logRetention doc,
+# whose remarks hold a TypeScript block (Python, Java and C# get it translated).
+inherited="ManagedInstanceLambdaProps\.go:[0-9]+:[[:space:]]*// import \* as logs from 'aws-cdk-lib/aws-logs';$"
 for lang in java dotnet go; do
   [ -d "$dir/$lang" ] || continue
-  if hits=$(grep -rnE --include='*.java' --include='*.cs' --include='*.go' "$ts_import" "$dir/$lang"); then
+  if hits=$(grep -rnE --include='*.java' --include='*.cs' --include='*.go' "$ts_import" "$dir/$lang" | grep -vE "$inherited"); then
     echo "TypeScript imports in the $lang sources:" >&2
     head -n 10 <<<"$hits" >&2
     failed=1

@@ -45,3 +45,14 @@ export function constructFailures(template: object, notOurs: NotOurs[]): Control
 export function resourceTypes(template: { Resources?: Record<string, { Type: string }> }): Set<string> {
   return new Set(Object.values(template.Resources ?? {}).map((r) => r.Type));
 }
+
+/**
+ * The claimed controls (control -> the resource type it checks) whose type the template does not hold:
+ * a claim with nothing to check would pass without proving anything.
+ */
+export function claimsWithoutResources(
+  template: { Resources?: Record<string, { Type: string }> }, claimed: Record<string, string>,
+): Array<[string, string]> {
+  const types = resourceTypes(template);
+  return Object.entries(claimed).filter(([, type]) => !types.has(type));
+}

@@ -517,38 +517,38 @@ async function heartbeat(item: StoredItem, logContext: Record<string, unknown>, 
   return answer('heartbeat');
 }
 
-/** The approval back to PENDING (from DECIDING): nothing was applied and the workflow still waits. */
-async function revertToPending(item: StoredItem, logContext: Record<string, unknown>, { config, deps }: Ctx): Promise<void> {
-  try {
-    await deps.ddb.send(new UpdateCommand({
-      TableName: config.approvalsTable,
-      Key: { approvalId: item.approvalId },
-      UpdateExpression: 'SET #status = :pending REMOVE decidingAt',
-      ConditionExpression: '#status = :deciding',
-      ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':pending': 'PENDING', ':deciding': 'DECIDING' },
-    }));
-  } catch (e) {
-    deps.log.error('could not revert the approval to PENDING: it stays DECIDING', { ...logContext, error: errorForLog(e, item.taskToken) });
-  }
-}
-
-/** The approval CLOSED (from DECIDING): the workflow no longer waits for it. */
-async function closeApproval(
-  item: StoredItem, reason: string, nowSeconds: number, logContext: Record<string, unknown>, { config, deps }: Ctx,
+/**
+ * Moves the approval out of DECIDING (only from DECIDING): `set` and `values` give the new state. A
+ * failure is logged with `failure` and leaves it DECIDING, for the monitor's re-check.
+ */
+async function leaveDeciding(
+  item: StoredItem, set: string, values: Record<string, unknown>, failure: string, logContext: Record<string, unknown>, { config, deps }: Ctx,
 ): Promise<void> {
   try {
     await deps.ddb.send(new UpdateCommand({
       TableName: config.approvalsTable,
       Key: { approvalId: item.approvalId },
-      UpdateExpression: 'SET #status = :closed, closedAt = :now, closedReason = :reason REMOVE decidingAt',
+      UpdateExpression: `SET ${set} REMOVE decidingAt`,
       ConditionExpression: '#status = :deciding',
       ExpressionAttributeNames: { '#status': 'status' },
-      ExpressionAttributeValues: { ':closed': 'CLOSED', ':deciding': 'DECIDING', ':now': nowSeconds, ':reason': reason },
+      ExpressionAttributeValues: { ...values, ':deciding': 'DECIDING' },
     }));
   } catch (e) {
-    deps.log.error('could not mark the approval CLOSED', { ...logContext, error: errorForLog(e, item.taskToken) });
+    deps.log.error(failure, { ...logContext, error: errorForLog(e, item.taskToken) });
   }
+}
+
+/** The approval back to PENDING (from DECIDING): nothing was applied and the workflow still waits. */
+async function revertToPending(item: StoredItem, logContext: Record<string, unknown>, ctx: Ctx): Promise<void> {
+  await leaveDeciding(item, '#status = :pending', { ':pending': 'PENDING' }, 'could not revert the approval to PENDING: it stays DECIDING', logContext, ctx);
+}
+
+/** The approval CLOSED (from DECIDING): the workflow no longer waits for it. */
+async function closeApproval(
+  item: StoredItem, reason: string, nowSeconds: number, logContext: Record<string, unknown>, ctx: Ctx,
+): Promise<void> {
+  await leaveDeciding(item, '#status = :closed, closedAt = :now, closedReason = :reason',
+    { ':closed': 'CLOSED', ':now': nowSeconds, ':reason': reason }, 'could not mark the approval CLOSED', logContext, ctx);
 }
 
 async function decide(
